@@ -1,0 +1,369 @@
+"""Text data for the course: get the corpora, turn text into token indices, cut it into minibatches.
+
+This module knows nothing about models or training. The d2l-zh chapter 8 names
+(`read_time_machine`, `tokenize`, `Vocab`, `load_corpus_time_machine`, `seq_data_iter_random`,
+`seq_data_iter_sequential`, `SeqDataLoader`, `load_data_time_machine`) keep the book's
+signatures, defaults and behaviour; `load_time_machine_splits` adds a held-out part.
+
+Corpora are cached in $DEEP_RNN_DATA, or in `data/` at the repository root when it is not set.
+Run `python -m helpers.data` once, online, to download and verify both of them.
+"""
+import collections
+import functools
+import hashlib
+import http.client
+import itertools
+import os
+import random
+import re
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import torch
+
+__all__ = [
+    "CORPORA", "CorpusError", "data_dir", "download", "corpus_path",
+    "read_time_machine", "read_corpus", "tokenize", "count_corpus", "Vocab",
+    "load_corpus_time_machine", "load_corpus", "seq_data_iter_random", "seq_data_iter_sequential",
+    "SeqDataLoader", "load_data_time_machine", "load_time_machine_splits",
+]
+
+CORPORA = {
+    "time_machine": {
+        "file": "timemachine.txt",
+        "url": "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt",
+        "sha1": "090b5e7e70c295757f55df93cb0a180b9691891a",
+    },
+    "shakespeare": {
+        "file": "tinyshakespeare.txt",
+        "url": "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+        "sha1": "04486597058d11dcc2c556b1d0433891eb639d2e",
+    },
+}
+DATA_ENV = "DEEP_RNN_DATA"
+TIMEOUT = 30  # seconds without data before a download gives up
+
+
+class CorpusError(RuntimeError):
+    """A corpus file is missing and cannot be downloaded, or its content is wrong."""
+
+
+# ---------------------------------------------------------------- download and cache
+
+def data_dir():
+    """The cache folder: $DEEP_RNN_DATA if set, else `data/` at the repository root."""
+    folder = os.environ.get(DATA_ENV)
+    return Path(folder) if folder else Path(__file__).resolve().parent.parent / "data"
+
+
+def _info(name):
+    if name not in CORPORA:
+        raise ValueError(f"unknown corpus {name!r}; known corpora: {', '.join(map(repr, CORPORA))}")
+    return CORPORA[name]
+
+
+def _sha1(data):
+    return hashlib.sha1(data).hexdigest()
+
+
+def _error(name, folder, url, problem, fix_first=None):
+    file = CORPORA[name]["file"]
+    fixes = ["connect to the internet once and run `python -m helpers.data`",
+             f"download {url} by hand and save it as {Path(folder) / file}",
+             f"set {DATA_ENV} to a folder that already holds {file}"]
+    if fix_first:
+        fixes.insert(0, fix_first)
+    lines = [f"cannot use the {name!r} corpus (file {file}).",
+             f"  problem:   {problem}",
+             f"  URL:       {url}",
+             f"  cache dir: {folder}  (${DATA_ENV}, or data/ at the repository root when unset)",
+             "To fix it, do one of these:"] + [f"  - {fix}" for fix in fixes]
+    return CorpusError("\n".join(lines))
+
+
+def download(name, cache_dir=None, url=None):
+    """Return the path of corpus `name` in `cache_dir`, downloading it first if it is missing.
+
+    The sha1 is checked every time; a download goes to a temporary file that replaces the
+    target only once complete and verified, so a failure never leaves a partial file behind.
+    """
+    info = _info(name)
+    folder = Path(cache_dir) if cache_dir is not None else data_dir()
+    url = url or info["url"]
+    path = folder / info["file"]
+    if path.exists():
+        try:
+            digest = _sha1(path.read_bytes())
+        except OSError as e:
+            raise _error(name, folder, url, f"cannot read the cached file: {e!r}") from None
+        if digest != info["sha1"]:
+            raise _error(name, folder, url,
+                         f"the cached file {path} is corrupt: its sha1 is {digest}, "
+                         f"expected {info['sha1']}",
+                         fix_first=f"delete {path} and run again to download it afresh")
+        return path
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
+            data = response.read()  # raises IncompleteRead if the connection drops half-way
+    except (OSError, http.client.HTTPException, ValueError) as e:
+        raise _error(name, folder, url, f"download failed: {e!r}") from None
+    digest = _sha1(data)
+    if digest != info["sha1"]:
+        raise _error(name, folder, url,
+                     f"the downloaded file has sha1 {digest}, expected {info['sha1']} "
+                     f"(wrong or damaged file; nothing was saved)")
+    tmp = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{info['file']}.",
+                                         suffix=".part", delete=False) as f:
+            tmp = f.name
+            f.write(data)
+        os.replace(tmp, path)  # atomic: the file appears complete or not at all
+    except OSError as e:
+        if tmp is not None and os.path.exists(tmp):
+            os.remove(tmp)
+        raise _error(name, folder, url, f"cannot write into the cache dir: {e!r}") from None
+    return path
+
+
+def corpus_path(name):
+    """Path of the verified corpus file `name`, downloaded into `data_dir()` once if missing."""
+    return download(name)
+
+
+# ---------------------------------------------------------------- text -> tokens -> indices
+
+def read_corpus(name="time_machine"):
+    """Load a corpus as a list of lines holding only lowercase letters and single spaces."""
+    with open(corpus_path(name), "r", encoding="utf-8") as f:
+        lines = f.readlines()
+    return [re.sub('[^A-Za-z]+', ' ', line).strip().lower() for line in lines]
+
+
+def read_time_machine():
+    """Load The Time Machine as a list of cleaned text lines (d2l)."""
+    return read_corpus("time_machine")
+
+
+def tokenize(lines, token='word'):
+    """Split text lines into word or character tokens."""
+    if token == 'word':
+        return [line.split() for line in lines]
+    elif token == 'char':
+        return [list(line) for line in lines]
+    raise ValueError(f"unknown token type {token!r}; use 'word' or 'char'")
+
+
+def count_corpus(tokens):
+    """Count token frequencies; `tokens` is a 1D list or a 2D list (lines of tokens)."""
+    if len(tokens) == 0 or isinstance(tokens[0], list):
+        tokens = [token for line in tokens for token in line]
+    return collections.Counter(tokens)
+
+
+class Vocab:
+    """Vocabulary: maps tokens to indices; <unk> is 0, then reserved tokens, then by frequency."""
+    def __init__(self, tokens=None, min_freq=0, reserved_tokens=None):
+        if tokens is None:
+            tokens = []
+        if reserved_tokens is None:
+            reserved_tokens = []
+        counter = count_corpus(tokens)
+        self._token_freqs = sorted(counter.items(), key=lambda x: x[1], reverse=True)
+        self.idx_to_token = ['<unk>'] + reserved_tokens
+        self.token_to_idx = {token: idx for idx, token in enumerate(self.idx_to_token)}
+        for token, freq in self._token_freqs:
+            if freq < min_freq:
+                break
+            if token not in self.token_to_idx:
+                self.idx_to_token.append(token)
+                self.token_to_idx[token] = len(self.idx_to_token) - 1
+
+    def __len__(self):
+        return len(self.idx_to_token)
+
+    def __getitem__(self, tokens):
+        if not isinstance(tokens, (list, tuple)):
+            return self.token_to_idx.get(tokens, self.unk)
+        return [self.__getitem__(token) for token in tokens]
+
+    def to_tokens(self, indices):
+        if not isinstance(indices, (list, tuple)):
+            return self.idx_to_token[indices]
+        return [self.idx_to_token[index] for index in indices]
+
+    @property
+    def unk(self):  # the unknown token has index 0
+        return 0
+
+    @property
+    def token_freqs(self):
+        return self._token_freqs
+
+
+def load_corpus(name="time_machine", max_tokens=-1, vocab=None):
+    """Character indices of corpus `name` (first `max_tokens` if > 0) and the vocabulary.
+
+    The vocabulary is built from the whole corpus unless `vocab` is given (then unknown
+    characters map to <unk>).
+    """
+    tokens = tokenize(read_corpus(name), 'char')
+    if vocab is None:
+        vocab = Vocab(tokens)
+    corpus = [vocab[token] for line in tokens for token in line]
+    if max_tokens > 0:
+        corpus = corpus[:max_tokens]
+    return corpus, vocab
+
+
+def load_corpus_time_machine(max_tokens=-1):
+    """Character indices of The Time Machine and its vocabulary (d2l)."""
+    return load_corpus("time_machine", max_tokens)
+
+
+# ---------------------------------------------------------------- minibatches
+
+def seq_data_iter_random(corpus, batch_size, num_steps):
+    """Minibatches of subsequences taken in random order (random sampling)."""
+    # Start at a random offset (up to num_steps - 1) to see different subsequences each epoch
+    corpus = corpus[random.randint(0, num_steps - 1):]
+    # Subtract 1 because the labels are the tokens one step ahead
+    num_subseqs = (len(corpus) - 1) // num_steps
+    initial_indices = list(range(0, num_subseqs * num_steps, num_steps))
+    # Neighbouring minibatches do not hold neighbouring subsequences
+    random.shuffle(initial_indices)
+
+    def data(pos):
+        return corpus[pos: pos + num_steps]
+
+    num_batches = num_subseqs // batch_size
+    for i in range(0, batch_size * num_batches, batch_size):
+        initial_indices_per_batch = initial_indices[i: i + batch_size]
+        X = [data(j) for j in initial_indices_per_batch]
+        Y = [data(j + 1) for j in initial_indices_per_batch]
+        yield torch.tensor(X), torch.tensor(Y)
+
+
+def _sequential_batches(corpus, batch_size, num_steps, offset):
+    num_tokens = ((len(corpus) - offset - 1) // batch_size) * batch_size
+    Xs = torch.tensor(corpus[offset: offset + num_tokens])
+    Ys = torch.tensor(corpus[offset + 1: offset + 1 + num_tokens])
+    Xs, Ys = Xs.reshape(batch_size, -1), Ys.reshape(batch_size, -1)
+    num_batches = Xs.shape[1] // num_steps
+    for i in range(0, num_steps * num_batches, num_steps):
+        X = Xs[:, i: i + num_steps]
+        Y = Ys[:, i: i + num_steps]
+        yield X, Y
+
+
+def seq_data_iter_sequential(corpus, batch_size, num_steps):
+    """Minibatches where row b of one batch continues row b of the previous one (sequential partitioning)."""
+    # Start at a random offset (up to num_steps)
+    offset = random.randint(0, num_steps)
+    yield from _sequential_batches(corpus, batch_size, num_steps, offset)
+
+
+def _num_batches(corpus_len, batch_size, num_steps, use_random_iter, offset=None):
+    """Batches per epoch; with offset=None, the fewest over all random offsets."""
+    if use_random_iter:
+        offset = num_steps - 1 if offset is None else offset
+        return max(0, (corpus_len - offset - 1) // num_steps // batch_size)
+    offset = num_steps if offset is None else offset
+    return max(0, (corpus_len - offset - 1) // batch_size // num_steps)
+
+
+class SeqDataLoader:
+    """Iterable over (X, Y) minibatches of shape (batch_size, num_steps), like d2l's.
+
+    `len(loader)` is the number of batches of every epoch: since the random start offset
+    changes that number by at most one, each epoch yields the smallest possible number.
+    """
+    def __init__(self, batch_size, num_steps, use_random_iter, max_tokens):
+        corpus, vocab = load_corpus_time_machine(max_tokens)
+        self._setup(corpus, vocab, batch_size, num_steps, use_random_iter)
+
+    @classmethod
+    def from_corpus(cls, corpus, vocab, batch_size, num_steps, use_random_iter=False,
+                    offset=None):
+        """Loader over an existing list of token indices; `offset` fixes the start (no randomness,
+        sequential only)."""
+        loader = cls.__new__(cls)
+        loader._setup(corpus, vocab, batch_size, num_steps, use_random_iter, offset)
+        return loader
+
+    def _setup(self, corpus, vocab, batch_size, num_steps, use_random_iter, offset=None):
+        if offset is not None and use_random_iter:
+            raise ValueError("a fixed offset needs use_random_iter=False")
+        if use_random_iter:
+            self.data_iter_fn = seq_data_iter_random
+        elif offset is None:
+            self.data_iter_fn = seq_data_iter_sequential
+        else:
+            self.data_iter_fn = functools.partial(_sequential_batches, offset=offset)
+        self.corpus, self.vocab = corpus, vocab
+        self.batch_size, self.num_steps = batch_size, num_steps
+        self.use_random_iter, self.offset = use_random_iter, offset
+
+    def __len__(self):
+        return _num_batches(len(self.corpus), self.batch_size, self.num_steps,
+                            self.use_random_iter, self.offset)
+
+    def __iter__(self):
+        batches = self.data_iter_fn(self.corpus, self.batch_size, self.num_steps)
+        return itertools.islice(batches, len(self))
+
+
+def load_data_time_machine(batch_size, num_steps, use_random_iter=False, max_tokens=10000):
+    """Iterator over The Time Machine and its vocabulary (d2l)."""
+    data_iter = SeqDataLoader(batch_size, num_steps, use_random_iter, max_tokens)
+    return data_iter, data_iter.vocab
+
+
+def load_time_machine_splits(batch_size, num_steps, valid_fraction=0.1, max_tokens=-1,
+                             use_random_iter=False, corpus="time_machine", *, vocab=None):
+    """(train_iter, valid_iter, vocab): the held-out part is the last `valid_fraction` of the
+    first `max_tokens` tokens (all if -1), with no overlap. The valid iterator is sequential
+    and starts at offset 0, so every evaluation sees the same batches. Pass `vocab` to share one
+    vocabulary between corpora."""
+    if not 0 < valid_fraction < 1:
+        raise ValueError(f"valid_fraction must be between 0 and 1 (exclusive), got {valid_fraction}")
+    if batch_size < 1 or num_steps < 1:
+        raise ValueError(f"batch_size and num_steps must be >= 1, got {batch_size} and {num_steps}")
+    tokens, vocab = load_corpus(corpus, max_tokens, vocab)
+    num_valid = int(len(tokens) * valid_fraction)
+    train, valid = tokens[:len(tokens) - num_valid], tokens[len(tokens) - num_valid:]
+    train_iter = SeqDataLoader.from_corpus(train, vocab, batch_size, num_steps, use_random_iter)
+    valid_iter = SeqDataLoader.from_corpus(valid, vocab, batch_size, num_steps, offset=0)
+    if len(valid_iter) == 0:
+        raise ValueError(
+            f"the held-out part has {len(valid)} tokens, too few for one batch of "
+            f"batch_size x num_steps = {batch_size} x {num_steps} (plus one label token); "
+            f"raise valid_fraction or max_tokens, or lower batch_size or num_steps")
+    if len(train_iter) == 0:
+        raise ValueError(
+            f"the training part has {len(train)} tokens, too few for one batch of "
+            f"batch_size x num_steps = {batch_size} x {num_steps} after a random start offset "
+            f"of up to num_steps; raise max_tokens, lower valid_fraction, or lower batch_size "
+            f"or num_steps")
+    return train_iter, valid_iter, vocab
+
+
+# ---------------------------------------------------------------- python -m helpers.data
+
+def main():
+    """Make sure both corpora are cached and verified; return the exit code."""
+    for name in CORPORA:
+        try:
+            path = corpus_path(name)
+        except CorpusError as e:
+            print(e, file=sys.stderr)
+            return 1
+        print(f"{name}: {path} (sha1 verified)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
