@@ -1,0 +1,107 @@
+"""Tokens/s of `helpers.train_ch8` (default precision and fp32) against a plain textbook loop.
+
+Same model (LSTM 2x256 inside `RNNModel`), same data (the full Time Machine, batch
+32 x 35, sequential sampling), same optimizer (SGD, clipping at 1). The three loops
+are alternated in one run so that a noisy machine slows them alike; the median
+epoch of each counts. Also measures this machine's matmul peak (fp32 and bf16) and
+prints what fraction of the matching peak each loop reaches.
+
+    python3 course.py bench            # or: .venv/bin/python benchmarks/bench_train.py --rounds 3
+"""
+import argparse
+import math
+import statistics
+import time
+
+import torch
+from torch import nn
+
+import helpers
+
+BATCH, STEPS, HIDDEN, LAYERS, LR = 32, 35, 256, 2, 1.0
+
+
+def textbook_epoch(net, train_iter, device):
+    """The loop as textbooks write it: fp32, Python clipping, loss.item() every batch."""
+    loss_fn, updater = nn.CrossEntropyLoss(), torch.optim.SGD(net.parameters(), LR)
+    state, total, n, tic = None, 0.0, 0, time.perf_counter()
+    for X, Y in train_iter:
+        if state is None:
+            state = net.begin_state(device, X.shape[0])
+        else:
+            state = tuple(s.detach() for s in state)
+        y = Y.T.reshape(-1).to(device)
+        y_hat, state = net(X.to(device), state)
+        loss = loss_fn(y_hat, y)
+        updater.zero_grad()
+        loss.backward()
+        params = [p for p in net.parameters() if p.requires_grad]
+        norm = torch.sqrt(sum(torch.sum(p.grad ** 2) for p in params))
+        if norm > 1:
+            for p in params:
+                p.grad[:] *= 1 / norm
+        updater.step()
+        total += loss.item() * y.numel()
+        n += y.numel()
+    return n / (time.perf_counter() - tic), math.exp(total / n)
+
+
+def helpers_epoch(net, train_iter, device, precision):
+    hist = helpers.train_ch8(net, train_iter, None, LR, 1, device, precision=precision, verbose=False, plot=False)
+    return hist.tokens_per_sec[-1], hist.final_train_ppl
+
+
+def matmul_peak(dtype, n=2048, repeats=10):
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    a @ b  # warm up
+    tic = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n ** 3 * repeats / (time.perf_counter() - tic)
+
+
+def flops_per_token(vocab_size):
+    """Forward + backward (about 3x forward) matmul FLOPs of the LSTM and the output layer, per token."""
+    forward = sum(2 * 4 * HIDDEN * ((vocab_size if l == 0 else HIDDEN) + HIDDEN) for l in range(LAYERS))
+    forward += 2 * HIDDEN * vocab_size
+    return 3 * forward
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3, help="epochs of each loop, alternated")
+    args = parser.parse_args()
+    device = helpers.try_gpu()
+    train_iter, vocab = helpers.load_data_time_machine(BATCH, STEPS, max_tokens=-1)
+    auto = helpers.resolve_precision("auto", device)
+    print(f"LSTM {LAYERS}x{HIDDEN}, {len(train_iter) * BATCH * STEPS} tokens/epoch, batch {BATCH}x{STEPS}, "
+          f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, auto precision = {auto}")
+    loops = {
+        "textbook fp32": lambda net: textbook_epoch(net, train_iter, device),
+        f"train_ch8 default ({auto})": lambda net: helpers_epoch(net, train_iter, device, "auto"),
+        "train_ch8 fp32": lambda net: helpers_epoch(net, train_iter, device, "fp32"),
+    }
+    nets = {}
+    for name in loops:  # same initial weights for every loop
+        helpers.set_seed(0)
+        nets[name] = helpers.stacked_rnn("LSTM", len(vocab), HIDDEN, LAYERS, device)
+    speeds = {name: [] for name in loops}
+    for r in range(args.rounds):
+        for name, loop in loops.items():
+            tok_s, ppl = loop(nets[name])
+            speeds[name].append(tok_s)
+            print(f"round {r + 1}  {name:26s} {tok_s:9.0f} tokens/s   train perplexity {ppl:6.2f}", flush=True)
+    peak = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
+    print(f"\nmatmul peak here: fp32 {peak['fp32'] / 1e9:.0f} GFLOP/s, bf16 {peak['bf16'] / 1e9:.0f} GFLOP/s")
+    base = statistics.median(speeds["textbook fp32"])
+    fpt = flops_per_token(len(vocab))
+    for name, s in speeds.items():
+        med = statistics.median(s)
+        prec = auto if "default" in name else "fp32"
+        frac = med * fpt / peak.get(prec, peak["fp32"])
+        print(f"{name:26s} median {med:9.0f} tokens/s   {med / base:4.2f}x textbook   "
+              f"{100 * frac:4.1f}% of {prec} matmul peak")
+
+
+if __name__ == "__main__":
+    main()

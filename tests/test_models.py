@@ -1,0 +1,152 @@
+"""helpers/models.py: RNNModelScratch and RNNModel behave like d2l's, and say clearly what shape they expected."""
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+import helpers
+
+V, H, B, T = 28, 16, 4, 5
+
+
+def scratch_rnn_parts():
+    def get_params(vocab_size, num_hiddens, device):
+        normal = lambda *shape: torch.randn(size=shape, device=device) * 0.1  # noqa: E731
+        params = [normal(vocab_size, num_hiddens), normal(num_hiddens, num_hiddens),
+                  torch.zeros(num_hiddens, device=device), normal(num_hiddens, vocab_size),
+                  torch.zeros(vocab_size, device=device)]
+        return [p.requires_grad_() for p in params]
+
+    def init_state(batch_size, num_hiddens, device):
+        return (torch.zeros((batch_size, num_hiddens), device=device),)
+
+    def rnn(inputs, state, params):
+        W_xh, W_hh, b_h, W_hq, b_q = params
+        (H_t,), outputs = state, []
+        for X_t in inputs:
+            H_t = torch.tanh(X_t @ W_xh + H_t @ W_hh + b_h)
+            outputs.append(H_t @ W_hq + b_q)
+        return torch.cat(outputs, dim=0), (H_t,)
+
+    return get_params, init_state, rnn
+
+
+def tokens():
+    return torch.randint(0, V, (B, T))
+
+
+@pytest.mark.parametrize("cell", ["RNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("num_layers", [1, 3])
+def test_rnn_model_state_and_output_shapes(cell, num_layers):
+    net = helpers.stacked_rnn(cell, V, H, num_layers)
+    state = net.begin_state("cpu", batch_size=B)
+    parts = state if cell == "LSTM" else (state,)
+    assert len(parts) == (2 if cell == "LSTM" else 1)
+    for s in parts:
+        assert s.shape == (num_layers, B, H)
+    Y, new_state = net(tokens(), state)
+    assert Y.shape == (T * B, V)
+    for s in (new_state if cell == "LSTM" else (new_state,)):
+        assert s.shape == (num_layers, B, H)
+
+
+def test_begin_state_defaults_to_batch_of_one():
+    net = helpers.RNNModel(nn.GRU(V, H), V)
+    assert net.begin_state("cpu").shape == (1, 1, H)
+
+
+def test_rnn_model_accepts_a_hand_made_layer():
+    class TwoLayers(nn.Module):
+        """Two stacked nn.RNN modules with the attributes RNNModel reads."""
+        hidden_size, num_layers, bidirectional = H, 2, False
+
+        def __init__(self):
+            super().__init__()
+            self.l1, self.l2 = nn.RNN(V, H), nn.RNN(H, H)
+
+        def forward(self, X, state):
+            Y1, h1 = self.l1(X, state[0:1])
+            Y2, h2 = self.l2(Y1, state[1:2])
+            return Y2, torch.cat([h1, h2])
+
+    net = helpers.RNNModel(TwoLayers(), V)
+    state = net.begin_state("cpu", batch_size=B)
+    assert state.shape == (2, B, H)
+    Y, state = net(tokens(), state)
+    assert Y.shape == (T * B, V) and state.shape == (2, B, H)
+
+
+def test_bidirectional_layer_doubles_the_output_features():
+    net = helpers.RNNModel(nn.LSTM(V, H, bidirectional=True), V)
+    assert net.linear.in_features == 2 * H
+    assert net.begin_state("cpu", batch_size=B)[0].shape == (2, B, H)
+
+
+def test_scratch_rnn_equals_nn_rnn_after_copying_weights():
+    torch.manual_seed(0)
+    scratch = helpers.RNNModelScratch(V, H, "cpu", *scratch_rnn_parts())
+    concise = helpers.RNNModel(nn.RNN(V, H), V)
+    W_xh, W_hh, b_h, W_hq, b_q = scratch.params
+    with torch.no_grad():
+        concise.rnn.weight_ih_l0.copy_(W_xh.T)
+        concise.rnn.weight_hh_l0.copy_(W_hh.T)
+        concise.rnn.bias_ih_l0.copy_(b_h)
+        concise.rnn.bias_hh_l0.zero_()
+        concise.linear.weight.copy_(W_hq.T)
+        concise.linear.bias.copy_(b_q)
+    X = tokens()
+    Y1, (H1,) = scratch(X, scratch.begin_state(B, "cpu"))
+    Y2, H2 = concise(X, concise.begin_state("cpu", B))
+    assert torch.allclose(Y1, Y2, atol=1e-5)
+    assert torch.allclose(H1, H2[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("bad", [torch.zeros(B * T, dtype=torch.long), torch.zeros(B, T, V, dtype=torch.long)])
+def test_wrong_input_shape_names_expected_and_received(bad):
+    net = helpers.stacked_rnn("LSTM", V, H, 2)
+    with pytest.raises(ValueError, match=r"\(batch_size, num_steps\).*" + re.escape(str(tuple(bad.shape)))):
+        net(bad, net.begin_state("cpu", B))
+    scratch = helpers.RNNModelScratch(V, H, "cpu", *scratch_rnn_parts())
+    with pytest.raises(ValueError, match=r"\(batch_size, num_steps\)"):
+        scratch(bad, scratch.begin_state(B, "cpu"))
+
+
+def test_one_hot_inputs_are_refused_with_a_hint():
+    net = helpers.stacked_rnn("RNN", V, H, 1)
+    with pytest.raises(ValueError, match="integer token indices"):
+        net(F.one_hot(tokens(), V).float()[..., 0], net.begin_state("cpu", B))
+
+
+def test_out_of_range_tokens_are_refused():
+    net = helpers.stacked_rnn("GRU", V, H, 1)
+    with pytest.raises(ValueError, match=r"\[0, 27\]"):
+        net(torch.full((B, T), V), net.begin_state("cpu", B))
+
+
+def test_wrong_state_shape_names_expected_and_received():
+    net = helpers.stacked_rnn("GRU", V, H, 2)
+    with pytest.raises(ValueError, match=re.escape(f"(2, {B}, {H})") + ".*" + re.escape(f"({B}, {H})")):
+        net(tokens(), torch.zeros(B, H))
+    lstm = helpers.stacked_rnn("LSTM", V, H, 2)
+    with pytest.raises(ValueError, match=r"tuple \(H, C\)"):
+        lstm(tokens(), torch.zeros(2, B, H))
+
+
+def test_unknown_cell_lists_the_known_ones():
+    with pytest.raises(ValueError, match=r"'GRU', 'LSTM', 'RNN'"):
+        helpers.stacked_rnn("TCN", V, H, 2)
+    with pytest.raises(ValueError, match="LSTM"):
+        helpers.params_per_layer("TCN", V, H, 2)
+
+
+@pytest.mark.parametrize("cell", ["RNN", "GRU", "LSTM"])
+def test_params_per_layer_matches_numel(cell):
+    layer = helpers.CELLS[cell](V, H, num_layers=3)
+    numel = [sum(p.numel() for n, p in layer.named_parameters() if n.endswith(f"_l{l}")) for l in range(3)]
+    assert helpers.params_per_layer(cell, V, H, 3) == numel
+    # Only layer 1 depends on the number of inputs.
+    other = helpers.params_per_layer(cell, 2 * V, H, 3)
+    assert other[1:] == numel[1:] and other[0] > numel[0]
+
+
+import re  # noqa: E402  (used in the match patterns above)
