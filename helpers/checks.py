@@ -243,9 +243,10 @@ def check_rnn_step(rnn_step):
             why = next((msg for value, msg in wrong if _close(got, value)),
                        f"max abs difference {_max_diff(got, expected):.3g}")
             raise CheckFailed(f"{desc}: expected tanh(X_t @ W_xh + H @ W_hh + b_h), got different values: {why}.")
-        got.sum().backward()
-        for name, t in zip(("X_t", "H", "W_xh", "W_hh", "b_h"), args):
-            if t.grad is None or not bool(t.grad.abs().sum() > 0):
+        grads = (torch.autograd.grad(got.sum(), args, allow_unused=True) if got.requires_grad
+                 else [None] * len(args))
+        for name, grad in zip(("X_t", "H", "W_xh", "W_hh", "b_h"), grads):
+            if grad is None or not bool(grad.abs().sum() > 0):
                 raise CheckFailed(f"rnn_step's output is right but no gradient reaches {name}: do not use "
                                   f".detach(), .data, .item() or torch.no_grad() inside rnn_step.")
     _ok("rnn_step: tanh(X_t W_xh + H W_hh + b_h) matches the reference, gradients flow")
@@ -281,7 +282,7 @@ def _check_zero_state(H, shape, what, layout, device=CPU):
                           f"torch.zeros(shape) gives float32.")
     if H.device != device:
         raise CheckFailed(f"{what} should be on the device passed in ({device}); it is on {H.device}.")
-    if bool(H.abs().sum() != 0):
+    if bool(H.detach().abs().sum() != 0):
         raise CheckFailed(f"{what} should be all zeros (the memory starts empty); use torch.zeros, "
                           f"not torch.ones/randn/empty.")
 
@@ -346,7 +347,7 @@ def check_get_params_2(get_params_2):
                                       f"each layer needs its own parameters (create a new tensor for each).")
         for name, p in zip(PARAM_NAMES_2, params):
             if name.startswith("W") and p.numel() > 1 and bool((p == p.flatten()[0]).all()):
-                raise CheckFailed(f"{desc}: all entries of {name} are equal ({float(p.flatten()[0]):.3g}); "
+                raise CheckFailed(f"{desc}: all entries of {name} are equal ({float(p.detach().flatten()[0]):.3g}); "
                                   f"initialise weights randomly, e.g. torch.randn(shape) * 0.01, so that "
                                   f"hidden units can learn different things.")
     _ok("get_params_2: 8 parameters with the right shapes, all trainable; layer 2's input weight is (h, h)")
