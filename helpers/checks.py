@@ -413,7 +413,7 @@ def _rnn_2_variant(inputs, state, params, *, l2_w=("W_xh2", "W_hh2", "b_h2"), l2
 def _reuse_msg(names):
     return ("layer 2 reuses layer 1's weights (" + ", ".join(names) + "), so "
             + ", ".join(n.replace("1", "2") for n in names)
-            + " get no gradient and never learn" + (" while W_xh1 is used twice" if "W_xh1" in names else "")
+            + " get no gradient and never learn" + (", while W_xh1 is used twice" if "W_xh1" in names else "")
             + ". Each layer has its own parameters: "
               "H2 = tanh(H1 @ W_xh2 + H2 @ W_hh2 + b_h2), where W_xh2 is (h, h) because layer 2 "
               "reads H1_t, not X_t. (Reusing W_xh1 is even a shape error when vocab_size != num_hiddens.)")
@@ -591,7 +591,7 @@ def check_rnn_2(rnn_2):
             raise failure from None
         message = _match_mistake(outputs, square)
         if message:
-            raise CheckFailed(f"{message}\n(With vocab_size=5, num_hiddens=4 your rnn_2 fails: "
+            raise CheckFailed(f"{square_desc}: {message}\n(With vocab_size=5, num_hiddens=4 your rnn_2 fails: "
                               f"{str(failure).splitlines()[0]})") from None
         with torch.no_grad():
             works = _close(outputs, _rnn_2_variant(*square)[0])
