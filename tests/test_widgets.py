@@ -1,0 +1,124 @@
+"""helpers.widgets: the depth explorer redraws grid, shapes and parameter counts, validates, and trains."""
+import html
+import re
+
+import ipywidgets as widgets
+import pytest
+import torch
+
+from helpers import widgets as hw
+from helpers.models import params_per_layer
+
+
+def rows(html, table):
+    """{first cell: [other cells]} of the rows of <table class=table> (the header uses <th>)."""
+    body = re.search(rf'<table class="{table}">(.*?)</table>', html, re.S).group(1)
+    return {r[0]: r[1:] for r in (re.findall(r"<td>(.*?)</td>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", body)) if r}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models run fastest on one thread; on a shared, busy CPU two threads wait on each other."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def ex():
+    return hw.depth_explorer(layers=1, hidden=64, cell="RNN", steps=5)
+
+
+def test_is_a_widget_with_labelled_controls(ex):
+    assert isinstance(ex, widgets.VBox)
+    assert set(ex.controls) == {"layers", "hidden", "cell", "steps"}
+    for key, w in ex.controls.items():
+        assert w.description == key
+    assert (ex.controls["layers"].min, ex.controls["layers"].max) == (1, 6)
+    assert set(ex.controls["cell"].options) == {"RNN", "GRU", "LSTM"}
+    s = ex.summary()
+    assert s["h_n"] == (1, 32, 64) and s["c_n"] is None and s["message"] == "" and s["runs"] == []
+
+
+def test_layers_slider_redraws_grid_and_tables(ex):
+    ex.controls["layers"].value = 3
+    s = ex.summary()
+    assert s["h_n"] == s["h0"] == (3, 32, 64) and s["out"] == (5, 32, 64)
+    assert 'data-layers="3"' in ex.grid.value and 'data-steps="5"' in ex.grid.value
+    assert ex.grid.value.count('class="cell-node"') == 3 * 5
+    shapes = rows(ex.shapes.value, "shape-table")
+    assert shapes["h_n"] == ["(3, 32, 64)"] and shapes["weight_ih_l2"] == ["(64, 64)"]
+    assert shapes["weight_ih_l0"] == ["(64, 28)"] and "c0" not in shapes
+    params = rows(ex.params.value, "param-table")
+    assert [k for k in params if k.startswith("layer")] == ["layer 1", "layer 2", "layer 3"]
+    # formula, match, numel(): the last cell is the count (the browser test reads it there)
+    assert params["layer 2"] == [str(64 * 64 * 2 + 2 * 64), "✓", str(64 * 64 * 2 + 2 * 64)]
+    assert params["total"][1] == "✓" and params["total"][2] == str(sum(ex.summary()["numel_per_layer"]))
+
+
+def test_cell_hidden_and_steps(ex):
+    ex.controls["cell"].value = "LSTM"
+    s = ex.summary()
+    assert s["c_n"] == s["c0"] == (1, 32, 64)
+    assert s["params_per_layer"] == [4 * (64 * 28 + 64 * 64 + 2 * 64)] == s["numel_per_layer"]
+    assert 'data-cell="LSTM"' in ex.grid.value and "(h, c)" in ex.grid.value
+    assert {"c0", "c_n"} <= set(rows(ex.shapes.value, "shape-table"))
+    ex.controls["hidden"].value = 100
+    assert ex.summary()["h_n"] == (1, 32, 100)
+    assert rows(ex.shapes.value, "shape-table")["weight_hh_l0"] == ["(400, 100)"]
+    ex.controls["steps"].value = 9
+    assert ex.summary()["out"] == (9, 32, 100) and ex.summary()["input"] == (9, 32, 28)
+    assert ex.grid.value.count('class="cell-node"') == 9
+
+
+@pytest.mark.parametrize("cell", ["RNN", "GRU", "LSTM"])
+def test_formula_matches_numel(ex, cell):
+    for layers, hidden in [(1, 8), (2, 32), (4, 17), (6, 128)]:
+        assert ex.set(layers=layers, hidden=hidden, cell=cell) == ""
+        s = ex.summary()
+        assert s["params_per_layer"] == s["numel_per_layer"] == params_per_layer(cell, 28, hidden, layers)
+        assert ex.grid.value.count('class="cell-node"') == layers * s["steps"]
+        assert "✗" not in ex.params.value
+
+
+@pytest.mark.parametrize("bad", [dict(layers=0), dict(layers=9), dict(hidden=0), dict(cell="TCN"),
+                                 dict(steps=13), dict(layers=2.5), dict(batch=4), dict(layers=3, cell="TCN")])
+def test_invalid_values_give_a_message_and_keep_the_view(ex, bad):
+    ex.set(layers=2, hidden=16, cell="GRU", steps=4)
+    grid, shapes = ex.grid.value, ex.shapes.value
+    message = ex.set(**bad)
+    assert message and message == ex.summary()["message"]
+    assert 'class="explorer-message"' in ex.message.value and html.escape(message) in ex.message.value
+    assert any(why in message for why in ("out of range", "not available", "unknown control"))
+    assert ex.grid.value == grid and ex.shapes.value == shapes
+    assert ex.config() == dict(layers=2, hidden=16, cell="GRU", steps=4)  # nothing clamped
+    assert ex.summary()["h_n"] == (2, 32, 16)
+    assert ex.set(layers=3) == "" and ex.summary()["message"] == ""
+
+
+def test_constructor_rejects_invalid_defaults():
+    with pytest.raises(ValueError, match="layers=0"):
+        hw.depth_explorer(layers=0)
+
+
+def test_training_adds_runs_and_clear_empties_them(ex):
+    ex.set(layers=2, hidden=300, cell="GRU")
+    tiny = dict(epochs=1, max_tokens=3000, num_steps=8, max_hidden=16)
+    h = ex.train_current(**tiny)
+    assert h is not None and len(h.valid_ppl) == 1 and h.final_valid_ppl > 1
+    assert ex.summary()["runs"] == ["GRU L=2 h=16 (capped from 300)"]
+    assert len(ex.ax.get_lines()) == 1 and not ex.train_button.disabled
+    ex.set(hidden=8, cell="RNN")
+    ex.train_current(**tiny)
+    ex.train_current(**tiny)
+    assert ex.summary()["runs"][1:] == ["RNN L=2 h=8", "RNN L=2 h=8 #2"]
+    assert len(ex.ax.get_lines()) == 3
+    ex.clear_button.click()
+    assert ex.summary()["runs"] == [] and len(ex.ax.get_lines()) == 0
+
+
+def test_training_failure_is_a_message_not_a_traceback(ex):
+    assert ex.train_current(epochs=1, max_tokens=50, num_steps=8) is None  # too few tokens for one batch
+    assert "training RNN L=1 h=64 failed" in ex.summary()["message"]
+    assert ex.summary()["runs"] == [] and not ex.train_button.disabled
