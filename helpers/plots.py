@@ -1,5 +1,6 @@
 """Plots: the live perplexity plot that `train_ch8` shows, and comparisons of finished runs."""
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["in_jupyter", "LivePlot", "plot_histories"]
 
@@ -30,6 +31,7 @@ class LivePlot:
         for name, ys in self.lines.items():
             ax.plot(range(1, len(ys) + 1), ys, marker="." if len(ys) < 30 else None, label=name)
         ax.set(xlabel="epoch", ylabel="perplexity", title=self.title, xlim=(1, max(2, self.num_epochs)))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         if self.lines:
             ax.legend()
@@ -57,6 +59,7 @@ def plot_histories(histories, title="held-out perplexity", train=True, ax=None):
         if train or not h.valid_ppl:
             ax.plot(epochs, h.train_ppl, color=color, ls="--", label=f"{name} (train)")
     ax.set(xlabel="epoch", ylabel="perplexity", title=title)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     ax.figure.tight_layout()
