@@ -25,6 +25,12 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".course-installed"
 
+# PyTorch's OpenMP threads spin while they wait for work. On a small CPU that is also
+# running JupyterLab, a browser or anything else, spinning threads steal the cores the
+# working thread needs, and training gets 10x slower. Passive waiting avoids that and
+# costs nothing measurable when the machine is idle. Inherited by kernels and tests.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 def run(*args, **kwargs):
     print("+", " ".join(str(a) for a in args), flush=True)
