@@ -25,11 +25,19 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".course-installed"
 
-# PyTorch's OpenMP threads spin while they wait for work. On a small CPU that is also
-# running JupyterLab, a browser or anything else, spinning threads steal the cores the
-# working thread needs, and training gets 10x slower. Passive waiting avoids that and
-# costs nothing measurable when the machine is idle. Inherited by kernels and tests.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+# The course's models are small, and for them one thread per kernel is fastest: a step
+# has many tiny operations, and extra OpenMP threads only wait (spinning, or sleeping and
+# waking). On a busy 2-core machine spinning threads made training 10-50x slower. Kernels
+# and tests inherit this; set OMP_NUM_THREADS yourself to override. `bench` keeps the default.
+def one_thread():
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def absolute_data_dir():
+    """Kernels run in notebooks/, so a relative DEEP_RNN_DATA is made absolute here, once."""
+    if os.environ.get("DEEP_RNN_DATA"):
+        os.environ["DEEP_RNN_DATA"] = str(Path(os.environ["DEEP_RNN_DATA"]).expanduser().resolve())
 
 
 def run(*args, **kwargs):
@@ -41,6 +49,7 @@ def setup(extras=""):
     """Create .venv, install the pins (skipped when pyproject.toml has not changed), cache the corpora."""
     if sys.version_info < (3, 11):
         sys.exit(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
+    absolute_data_dir()
     if not PY.exists():
         print(f"creating {VENV}", flush=True)
         venv.create(VENV, with_pip=True)
@@ -59,6 +68,7 @@ def setup(extras=""):
 
 def lab():
     setup()
+    one_thread()
     args = ["-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT}",
             "--ServerApp.default_url=/lab/tree/notebooks"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -69,12 +79,14 @@ def lab():
 
 def test():
     setup("test")
+    one_thread()
     # One pytest run: unit tests, then every notebook under strict nbval, then the browser test last.
     return run(PY, "-m", "pytest", "--nbval", "--nbval-current-env", *sys.argv[2:])
 
 
 def execute():
     setup()
+    one_thread()
     notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     return run(PY, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
                "--ExecutePreprocessor.timeout=600", *notebooks)
