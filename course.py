@@ -73,7 +73,7 @@ def lab():
             "--ServerApp.default_url=/lab/tree/notebooks"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--allow-root")
-    print("JupyterLab starts below; open the http://127.0.0.1:8888/lab?token=... URL it prints.", flush=True)
+    print("JupyterLab starts below: open the http://127.0.0.1:PORT/lab?token=... URL it prints.", flush=True)
     return run(PY, *args)
 
 
