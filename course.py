@@ -62,7 +62,7 @@ def setup(extras=""):
         if run(PY, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", spec) != 0:
             sys.exit("pip install failed (see above)")
         STAMP.write_text(f"{want}\n{want}[{extras}]\n" if extras else f"{want}\n")
-    if run(PY, "-c", "import sys, helpers.data as d; sys.exit(d.main())") != 0:
+    if run(PY, "-m", "helpers") != 0:
         sys.exit(1)
 
 

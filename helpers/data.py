@@ -6,7 +6,7 @@ This module knows nothing about models or training. The d2l-zh chapter 8 names
 signatures, defaults and behaviour; `load_time_machine_splits` adds a held-out part.
 
 Corpora are cached in $DEEP_RNN_DATA, or in `data/` at the repository root when it is not set.
-Run `python -m helpers.data` once, online, to download and verify both of them.
+Run `python -m helpers` once, online, to download and verify both of them.
 """
 import collections
 import functools
@@ -70,7 +70,7 @@ def _sha1(data):
 
 def _error(name, folder, url, problem, fix_first=None):
     file = CORPORA[name]["file"]
-    fixes = ["connect to the internet once and run `python -m helpers.data`",
+    fixes = ["connect to the internet once and run `python -m helpers`",
              f"download {url} by hand and save it as {Path(folder) / file}",
              f"set {DATA_ENV} to a folder that already holds {file}"]
     if fix_first:

@@ -350,7 +350,7 @@ def test_offline_gives_one_clear_error(fake):
     with pytest.raises(data.CorpusError) as info:
         data.corpus_path("fake")
     message = str(info.value)
-    for needed in ("fake.txt", url, str(fake), "DEEP_RNN_DATA", "python -m helpers.data"):
+    for needed in ("fake.txt", url, str(fake), "DEEP_RNN_DATA", "python -m helpers`"):
         assert needed in message
     assert not fake.exists() or os.listdir(fake) == []
 
