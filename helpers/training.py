@@ -19,7 +19,7 @@ from .plots import LivePlot, in_jupyter
 
 __all__ = ["try_gpu", "set_seed", "sgd", "grad_clipping", "Timer", "Accumulator", "predict_ch8",
            "train_epoch_ch8", "train_ch8", "evaluate_perplexity", "layer_grad_norms", "History",
-           "TrainingDiverged", "resolve_precision"]
+           "TrainingDiverged", "resolve_precision", "unigram_perplexity"]
 
 
 def try_gpu(i=0):
@@ -252,6 +252,14 @@ def evaluate_perplexity(net, data_iter, device):
     if num_tokens == 0:
         raise ValueError("evaluate_perplexity got an empty data iterator")
     return math.exp(total / num_tokens)
+
+
+def unigram_perplexity(train_corpus, valid_corpus, vocab_size):
+    """Baseline: perplexity on `valid_corpus` when every token is predicted by its frequency in
+    `train_corpus` (add-one smoothed, so no token is impossible). A model must beat this."""
+    counts = torch.bincount(torch.as_tensor(train_corpus), minlength=vocab_size).double() + 1
+    log_p = torch.log(counts / counts.sum())
+    return math.exp(-float(log_p[torch.as_tensor(valid_corpus)].mean()))
 
 
 def _make_updater(net, optimizer, lr):

@@ -75,6 +75,14 @@ def test_evaluate_perplexity_of_a_uniform_model_is_the_vocab_size(splits):
     assert helpers.evaluate_perplexity(net, valid_iter, "cpu") == pytest.approx(V, rel=1e-4)
 
 
+def test_unigram_perplexity_is_the_vocab_size_for_uniform_text_and_lower_for_skewed():
+    assert helpers.unigram_perplexity(list(range(V)), [0, 5, 27], V) == pytest.approx(V)
+    skewed = [1] * 90 + [2] * 10
+    assert helpers.unigram_perplexity(skewed, [1] * 9 + [2], V) < 3
+    # A held-out token never seen in training is unlikely, not impossible.
+    assert math.isfinite(helpers.unigram_perplexity(skewed, [3], V))
+
+
 def test_train_ch8_lowers_perplexity_quietly_and_returns_history(splits, capsys):
     train_iter, valid_iter, vocab = splits
     net = small_lstm()
