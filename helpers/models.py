@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["RNNModelScratch", "RNNModel", "CELLS", "stacked_rnn", "params_per_layer"]
+__all__ = ["RNNModelScratch", "RNNModel", "CELLS", "stacked_rnn", "params_per_layer", "numel_per_layer"]
 
 CELLS = {"RNN": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM}
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
@@ -116,3 +116,16 @@ def params_per_layer(cell, num_inputs, num_hiddens, num_layers):
         raise ValueError(f"unknown cell type {cell!r}; choose one of {sorted(GATES)}")
     g, h = GATES[cell], num_hiddens
     return [g * (h * (num_inputs if l == 0 else h) + h * h + 2 * h) for l in range(num_layers)]
+
+
+def numel_per_layer(module):
+    """Parameter count of each layer of an `nn.RNN/GRU/LSTM` (or an `RNNModel` around one),
+    read from its parameters: PyTorch names them `weight_ih_l0`, `bias_hh_l1`, ... by layer."""
+    rnn = getattr(module, "rnn", module)
+    if not isinstance(rnn, nn.RNNBase):
+        raise TypeError(f"numel_per_layer needs an nn.RNN, nn.GRU or nn.LSTM (or an RNNModel around one), "
+                        f"got {type(module).__name__}")
+    counts = [0] * rnn.num_layers
+    for name, p in rnn.named_parameters():
+        counts[int(name.split("_l")[-1].split("_")[0])] += p.numel()
+    return counts
