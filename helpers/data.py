@@ -3,7 +3,9 @@
 This module knows nothing about models or training. The d2l-zh chapter 8 names
 (`read_time_machine`, `tokenize`, `Vocab`, `load_corpus_time_machine`, `seq_data_iter_random`,
 `seq_data_iter_sequential`, `SeqDataLoader`, `load_data_time_machine`) keep the book's
-signatures, defaults and behaviour; `load_time_machine_splits` adds a held-out part.
+signatures, defaults and behaviour (their text joins lines with nothing: "...h g wellsi the...").
+The course's own loaders (`read_text`, `load_corpus`, `load_corpus_splits`, alias
+`load_time_machine_splits`) join lines with one space, or keep the raw characters with raw=True.
 
 Corpora are cached in $DEEP_RNN_DATA, or in `data/` at the repository root when it is not set.
 Run `python -m helpers` once, online, to download and verify both of them.
@@ -25,9 +27,9 @@ import torch
 
 __all__ = [
     "CORPORA", "CorpusError", "data_dir", "download", "corpus_path",
-    "read_time_machine", "read_corpus", "tokenize", "count_corpus", "Vocab",
+    "read_time_machine", "read_corpus", "read_text", "tokenize", "count_corpus", "Vocab",
     "load_corpus_time_machine", "load_corpus", "seq_data_iter_random", "seq_data_iter_sequential",
-    "SeqDataLoader", "load_data_time_machine", "load_time_machine_splits",
+    "SeqDataLoader", "load_data_time_machine", "load_corpus_splits", "load_time_machine_splits",
 ]
 
 CORPORA = {
@@ -148,6 +150,20 @@ def read_time_machine():
     return read_corpus("time_machine")
 
 
+def read_text(corpus="time_machine", *, raw=False):
+    """The text of a corpus as one string.
+
+    raw=False: each line cleaned as d2l does (letters only, lowercase), empty lines dropped,
+    lines joined with ONE space, so a line break stays a word boundary
+    ("...by h g wells i the time traveller..."; d2l's own loaders join with nothing).
+    raw=True: the file's characters unchanged (case, punctuation, newlines), as char-rnn uses them.
+    """
+    if raw:
+        with open(corpus_path(corpus), "r", encoding="utf-8", newline="") as f:
+            return f.read()
+    return " ".join(line for line in read_corpus(corpus) if line)
+
+
 def tokenize(lines, token='word'):
     """Split text lines into word or character tokens."""
     if token == 'word':
@@ -204,24 +220,30 @@ class Vocab:
         return self._token_freqs
 
 
-def load_corpus(name="time_machine", max_tokens=-1, vocab=None):
-    """Character indices of corpus `name` (first `max_tokens` if > 0) and the vocabulary.
+def load_corpus(name="time_machine", max_tokens=-1, vocab=None, *, raw=False):
+    """Character indices of `read_text(name, raw=raw)` (first `max_tokens` if > 0) and the vocabulary.
 
-    The vocabulary is built from the whole corpus unless `vocab` is given (then unknown
+    The vocabulary is built from the whole text unless `vocab` is given (then unknown
     characters map to <unk>).
     """
-    tokens = tokenize(read_corpus(name), 'char')
+    tokens = list(read_text(name, raw=raw))
     if vocab is None:
         vocab = Vocab(tokens)
-    corpus = [vocab[token] for line in tokens for token in line]
+    corpus = vocab[tokens]
     if max_tokens > 0:
         corpus = corpus[:max_tokens]
     return corpus, vocab
 
 
 def load_corpus_time_machine(max_tokens=-1):
-    """Character indices of The Time Machine and its vocabulary (d2l)."""
-    return load_corpus("time_machine", max_tokens)
+    """Character indices of The Time Machine and its vocabulary (d2l: lines joined with nothing)."""
+    lines = read_time_machine()
+    tokens = tokenize(lines, 'char')
+    vocab = Vocab(tokens)
+    corpus = [vocab[token] for line in tokens for token in line]
+    if max_tokens > 0:
+        corpus = corpus[:max_tokens]
+    return corpus, vocab
 
 
 # ---------------------------------------------------------------- minibatches
@@ -281,22 +303,14 @@ class SeqDataLoader:
     `len(loader)` is the number of batches of every epoch: since the random start offset
     changes that number by at most one, each epoch yields the smallest possible number.
     """
-    def __init__(self, batch_size, num_steps, use_random_iter, max_tokens):
-        corpus, vocab = load_corpus_time_machine(max_tokens)
-        self._setup(corpus, vocab, batch_size, num_steps, use_random_iter)
-
-    @classmethod
-    def from_corpus(cls, corpus, vocab, batch_size, num_steps, use_random_iter=False,
-                    offset=None):
-        """Loader over an existing list of token indices; `offset` fixes the start (no randomness,
-        sequential only)."""
-        loader = cls.__new__(cls)
-        loader._setup(corpus, vocab, batch_size, num_steps, use_random_iter, offset)
-        return loader
-
-    def _setup(self, corpus, vocab, batch_size, num_steps, use_random_iter, offset=None):
+    def __init__(self, batch_size, num_steps, use_random_iter, max_tokens, *,
+                 corpus=None, vocab=None, offset=None):
         if offset is not None and use_random_iter:
             raise ValueError("a fixed offset needs use_random_iter=False")
+        if corpus is None:  # d2l: The Time Machine
+            corpus, vocab = load_corpus_time_machine(max_tokens)
+        elif max_tokens > 0:
+            corpus = corpus[:max_tokens]
         if use_random_iter:
             self.data_iter_fn = seq_data_iter_random
         elif offset is None:
@@ -306,6 +320,14 @@ class SeqDataLoader:
         self.corpus, self.vocab = corpus, vocab
         self.batch_size, self.num_steps = batch_size, num_steps
         self.use_random_iter, self.offset = use_random_iter, offset
+
+    @classmethod
+    def from_corpus(cls, corpus, vocab, batch_size, num_steps, use_random_iter=False,
+                    offset=None):
+        """Loader over an existing list of token indices; `offset` fixes the start (no randomness,
+        sequential only)."""
+        return cls(batch_size, num_steps, use_random_iter, -1, corpus=corpus, vocab=vocab,
+                   offset=offset)
 
     def __len__(self):
         return _num_batches(len(self.corpus), self.batch_size, self.num_steps,
@@ -322,17 +344,20 @@ def load_data_time_machine(batch_size, num_steps, use_random_iter=False, max_tok
     return data_iter, data_iter.vocab
 
 
-def load_time_machine_splits(batch_size, num_steps, valid_fraction=0.1, max_tokens=-1,
-                             use_random_iter=False, corpus="time_machine", *, vocab=None):
-    """(train_iter, valid_iter, vocab): the held-out part is the last `valid_fraction` of the
-    first `max_tokens` tokens (all if -1), with no overlap. The valid iterator is sequential
-    and starts at offset 0, so every evaluation sees the same batches. Pass `vocab` to share one
-    vocabulary between corpora."""
+def load_corpus_splits(batch_size, num_steps, valid_fraction=0.1, max_tokens=-1,
+                       use_random_iter=False, corpus="time_machine", *, vocab=None, raw=False):
+    """(train_iter, valid_iter, vocab) over `load_corpus(corpus, max_tokens, vocab, raw=raw)`.
+
+    The held-out part is the last `valid_fraction` of the first `max_tokens` tokens (all if -1),
+    with no overlap. The valid iterator is sequential and starts at offset 0, so every
+    evaluation sees the same batches. Pass `vocab` to share one vocabulary between corpora.
+    The text is space-joined lines (see `read_text`); raw=True keeps the file's characters.
+    """
     if not 0 < valid_fraction < 1:
         raise ValueError(f"valid_fraction must be between 0 and 1 (exclusive), got {valid_fraction}")
     if batch_size < 1 or num_steps < 1:
         raise ValueError(f"batch_size and num_steps must be >= 1, got {batch_size} and {num_steps}")
-    tokens, vocab = load_corpus(corpus, max_tokens, vocab)
+    tokens, vocab = load_corpus(corpus, max_tokens, vocab, raw=raw)
     num_valid = int(len(tokens) * valid_fraction)
     train, valid = tokens[:len(tokens) - num_valid], tokens[len(tokens) - num_valid:]
     train_iter = SeqDataLoader.from_corpus(train, vocab, batch_size, num_steps, use_random_iter)
@@ -349,6 +374,9 @@ def load_time_machine_splits(batch_size, num_steps, valid_fraction=0.1, max_toke
             f"of up to num_steps; raise max_tokens, lower valid_fraction, or lower batch_size "
             f"or num_steps")
     return train_iter, valid_iter, vocab
+
+
+load_time_machine_splits = load_corpus_splits  # the old name; it loads any corpus
 
 
 # ---------------------------------------------------------------- python -m helpers.data

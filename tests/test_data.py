@@ -27,6 +27,12 @@ def tm():
 
 
 @pytest.fixture(scope="module")
+def tm_spaced():
+    """(corpus, vocab) for the whole Time Machine, space-joined lines (the course's loaders)."""
+    return data.load_corpus("time_machine")
+
+
+@pytest.fixture(scope="module")
 def shakespeare():
     return data.load_corpus("shakespeare")
 
@@ -43,9 +49,56 @@ def test_read_time_machine_matches_the_book():
 
 
 def test_unknown_corpus_lists_the_known_ones():
-    for call in (data.read_corpus, data.corpus_path, data.load_corpus):
+    for call in (data.read_corpus, data.read_text, data.corpus_path, data.load_corpus):
         with pytest.raises(ValueError, match="time_machine.*shakespeare"):
             call("nope")
+
+
+def test_read_text_keeps_the_word_boundary_at_a_line_break():
+    text = data.read_text()
+    assert text.startswith("the time machine by h g wells i the time traveller")
+    lines = [line for line in data.read_time_machine() if line]
+    assert text == " ".join(lines) and "  " not in text
+    assert re.fullmatch("[a-z ]*", text)
+    # d2l's own text loses that boundary, and stays as the book has it
+    assert "".join(data.read_time_machine()).startswith("the time machine by h g wellsithe time traveller")
+
+
+def test_read_text_raw_keeps_the_file_unchanged():
+    text = data.read_text("shakespeare", raw=True)
+    assert len(set(text)) == 65 and "\n" in text and "," in text and "F" in text
+    assert text.startswith("First Citizen:\nBefore we proceed any further, hear me speak.\n")
+    assert text.encode("utf-8") == data.corpus_path("shakespeare").read_bytes()
+
+
+def test_load_corpus_raw_shakespeare_has_65_symbols():
+    corpus, vocab = data.load_corpus("shakespeare", raw=True)
+    assert len(vocab) == 66 and vocab.to_tokens(0) == "<unk>"  # 65 characters + <unk>
+    assert len(corpus) == len(data.read_text("shakespeare", raw=True)) and vocab.unk not in corpus
+    assert "".join(vocab.to_tokens(corpus[:15])) == "First Citizen:\n"
+    assert data.load_corpus("shakespeare", max_tokens=100, raw=True)[0] == corpus[:100]
+
+
+def test_load_corpus_is_read_text_as_characters(tm, tm_spaced):
+    corpus, vocab = tm_spaced
+    text = data.read_text()
+    assert len(corpus) == len(text) and "".join(vocab.to_tokens(corpus)) == text
+    assert set(vocab.idx_to_token) == set(tm[1].idx_to_token)  # same 28 symbols as d2l's
+    other, same = data.load_corpus(max_tokens=50, vocab=tm[1])
+    assert same is tm[1] and "".join(same.to_tokens(other)) == text[:50]
+
+
+def test_load_corpus_time_machine_is_unchanged_d2l(tm):
+    corpus, vocab = tm
+    assert vocab.idx_to_token == ['<unk>', ' ', 'e', 't', 'a', 'i', 'n', 'o', 's', 'h', 'r', 'd', 'l',
+                                  'm', 'u', 'c', 'f', 'w', 'g', 'y', 'p', 'b', 'v', 'k', 'x', 'z',
+                                  'j', 'q']
+    assert len(corpus) == 170580
+    # sha1 of the first 10,000 indices as they were before the course's loaders changed
+    digest = hashlib.sha1(str(corpus[:10000]).encode()).hexdigest()
+    assert digest == "b804ed6d19044e28c33c5c0c636e37f1320e55e5"
+    assert corpus[:40] == [3, 9, 2, 1, 3, 5, 13, 2, 1, 13, 4, 15, 9, 5, 6, 2, 1, 21, 19, 1,
+                           9, 1, 18, 1, 17, 2, 12, 12, 8, 5, 3, 9, 2, 1, 3, 5, 13, 2, 1, 3]
 
 
 def test_tokenize():
@@ -106,8 +159,8 @@ def test_time_machine_word_vocab_matches_the_book():
 def test_shakespeare_has_the_same_28_symbols(tm, shakespeare):
     corpus, vocab = shakespeare
     assert len(vocab) == 28 and set(vocab.idx_to_token) == set(tm[1].idx_to_token)
-    assert len(corpus) == len("".join(data.read_corpus("shakespeare")))
-    assert "".join(vocab.to_tokens(corpus[:13])) == "first citizen"
+    assert len(corpus) == len(data.read_text("shakespeare"))
+    assert "".join(vocab.to_tokens(corpus[:28])) == "first citizen before we proc"
 
 
 # ------------------------------------------------------------------ iterators
@@ -206,8 +259,8 @@ def test_loader_with_a_fixed_offset_is_deterministic():
 # ------------------------------------------------------------------ train / held-out splits
 
 
-def test_splits_are_contiguous_tail_and_disjoint(tm):
-    corpus, vocab = tm
+def test_splits_are_contiguous_tail_and_disjoint(tm_spaced):
+    corpus, vocab = tm_spaced
     train_iter, valid_iter, v = data.load_time_machine_splits(8, 10, valid_fraction=0.1,
                                                               max_tokens=10000)
     assert len(v) == 28 and v.idx_to_token == vocab.idx_to_token
@@ -224,6 +277,25 @@ def test_splits_are_contiguous_tail_and_disjoint(tm):
     assert train_iter.corpus + valid_iter.corpus == corpus
 
 
+def test_old_splits_name_is_an_alias():
+    assert data.load_time_machine_splits is data.load_corpus_splits
+
+
+def test_splits_raw_text():
+    train_iter, valid_iter, vocab = data.load_corpus_splits(4, 10, max_tokens=2000,
+                                                            corpus="shakespeare", raw=True)
+    text = data.read_text("shakespeare", raw=True)[:2000]
+    assert len(vocab) == 66
+    assert "".join(vocab.to_tokens(train_iter.corpus + valid_iter.corpus)) == text
+
+
+def test_from_corpus_builds_through_init():
+    loader = data.SeqDataLoader.from_corpus(POSITIONS, "v", 4, 10, offset=3)
+    assert type(loader) is data.SeqDataLoader and loader.corpus == POSITIONS and loader.vocab == "v"
+    assert (loader.batch_size, loader.num_steps, loader.offset) == (4, 10, 3)
+    assert next(iter(loader))[0][0, 0].item() == 3
+
+
 def test_splits_random_train_and_sequential_valid():
     train_iter, valid_iter, _ = data.load_time_machine_splits(
         4, 10, max_tokens=5000, use_random_iter=True)
@@ -238,7 +310,7 @@ def test_splits_share_a_vocabulary(tm):
     train_iter, valid_iter, vocab = data.load_time_machine_splits(
         4, 10, max_tokens=2000, corpus="shakespeare", vocab=tm_vocab)
     assert vocab is tm_vocab and train_iter.vocab is tm_vocab
-    text = "".join(data.read_corpus("shakespeare"))[:2000]
+    text = data.read_text("shakespeare")[:2000]
     assert "".join(vocab.to_tokens(train_iter.corpus + valid_iter.corpus)) == text
 
 
