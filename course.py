@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The course's commands, with nothing but Python 3.11+ and the package index needed.
 
-    python3 course.py lab        set up, then open the course in JupyterLab
+    python3 course.py lab [--port N] [JupyterLab options]   set up, then open the course in JupyterLab
     python3 course.py test       set up, then run every test (unit, notebooks, browser)
     python3 course.py execute    re-run every notebook in place from a clean kernel
     python3 course.py bench      the training-speed benchmark
@@ -10,12 +10,17 @@
 
 Setting up creates .venv/ at the repo root when missing, installs the pinned
 packages and `helpers` (editable), and makes sure both corpora are cached.
-Each step is skipped when it is already done.
+Each step is skipped when it is already done. On Windows, type `py` instead of `python3`.
 """
 import hashlib
+import http.client
 import os
+import secrets
+import signal
+import socket
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -45,8 +50,38 @@ def run(*args, **kwargs):
     return subprocess.run([str(a) for a in args], cwd=ROOT, **kwargs).returncode
 
 
-def setup(extras=""):
-    """Create .venv, install the pins (skipped when pyproject.toml has not changed), cache the corpora."""
+def helpers_origin(py=PY):
+    """The file that `py` imports helpers from (found, not imported), or None.
+
+    A .venv copied from another clone imports that clone's helpers. `-I` leaves the current
+    folder off sys.path, as it is for a kernel started in notebooks/.
+    """
+    code = "import importlib.util as u; s = u.find_spec('helpers'); print(s.origin if s else '')"
+    found = subprocess.run([str(py), "-I", "-c", code], capture_output=True, text=True).stdout.strip()
+    return Path(found).resolve() if found else None
+
+
+def corpora(required=True):
+    """Cache and verify both corpora with `python -m helpers`; stop without them if `required`."""
+    fetch = f"{PY.relative_to(ROOT)} -m helpers"
+    if required:
+        if run(PY, "-m", "helpers") != 0:
+            sys.exit(f"The corpora are needed for this command: fix the problem above, then check with `{fetch}`.")
+        return
+    done = subprocess.run([str(PY), "-m", "helpers"], cwd=ROOT, capture_output=True, text=True)
+    print(done.stdout, end="", flush=True)
+    if done.returncode != 0:
+        print(f"\nThe corpora are not here and could not be downloaded. JupyterLab starts anyway: every "
+              f"notebook can be read, and a cell that loads text stops with a message naming the missing "
+              f"file. To get them, connect to the internet and run `{fetch}` in {ROOT} (it also says "
+              f"where to put the files by hand), then restart the kernel.\n", flush=True)
+
+
+def setup(extras="", need_corpora=True):
+    """Create .venv, install the pins and helpers, cache the corpora.
+
+    Installing is skipped when pyproject.toml has not changed and the venv imports helpers from this folder.
+    """
     if sys.version_info < (3, 11):
         sys.exit(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
     absolute_data_dir()
@@ -55,26 +90,135 @@ def setup(extras=""):
         venv.create(VENV, with_pip=True)
     want = hashlib.sha1((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     have = STAMP.read_text().split() if STAMP.exists() else []
-    if want in have and (not extras or f"{want}[{extras}]" in have):
+    origin = helpers_origin()
+    here = origin == ROOT / "helpers" / "__init__.py"
+    if here and want in have and (not extras or f"{want}[{extras}]" in have):
         print("packages: already installed", flush=True)
     else:
+        if have and not here:
+            print(f"{VENV} imports helpers from {origin or 'nowhere'}, not from this folder: reinstalling", flush=True)
         spec = f".[{extras}]" if extras else "."
         if run(PY, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", spec) != 0:
             sys.exit("pip install failed (see above)")
         STAMP.write_text(f"{want}\n{want}[{extras}]\n" if extras else f"{want}\n")
-    if run(PY, "-m", "helpers") != 0:
-        sys.exit(1)
+    corpora(required=need_corpora)
+
+
+# JupyterLab is started from Python so that the token it is given on its command line (which
+# wins over any config file) is not visible to other users in the process list. Its server reads
+# options from sys.argv; the token comes through the environment and is removed from it there,
+# so kernels do not inherit it.
+LAUNCH_LAB = ("import os, sys; from jupyterlab.labapp import main; "
+              "sys.argv.append('--IdentityProvider.token=' + os.environ.pop('COURSE_LAB_TOKEN')); "
+              "sys.exit(main())")
+LAB_STOP_TIMEOUT = 20  # seconds JupyterLab gets to shut its kernels down before it is killed
+
+
+def port_option(args):
+    """Take `--port N` or `--port=N` out of `args`; return (port or None, the other args)."""
+    port, rest = None, []
+    args = iter(args)
+    for arg in args:
+        if arg == "--port" or arg.startswith("--port="):
+            value = arg.partition("=")[2] or next(args, "")
+            if not value.isdigit() or not 0 < int(value) < 65536:
+                sys.exit(f"--port needs a port number from 1 to 65535, got {value!r}")
+            port = int(value)
+        else:
+            rest.append(arg)
+    return port, rest
+
+
+def free_port(first=8888, count=100):
+    """The first port from `first` on that nothing listens on at 127.0.0.1."""
+    for port in range(first, first + count):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    sys.exit(f"no free port in {first}-{first + count - 1}; choose one with --port N")
+
+
+def serving(port, token):
+    """Whether the JupyterLab server with this token answers on 127.0.0.1:port (no proxy involved)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        connection.request("GET", "/api/status", headers={"Authorization": f"token {token}"})
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+class Stop(Exception):
+    """course.py was asked to stop (SIGINT, SIGTERM or SIGHUP)."""
 
 
 def lab():
-    setup()
+    """JupyterLab on 127.0.0.1 with a fresh token, opening on notebooks/, stopped when course.py is.
+
+    Options after `lab` go to JupyterLab; the address, port, token and base URL are set last so
+    that neither they nor a user's Jupyter config (say ip='0.0.0.0', token='') can open the
+    server to the network.
+    """
+    setup(need_corpora=False)
     one_thread()
-    args = ["-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT}",
-            "--ServerApp.default_url=/lab/tree/notebooks"]
+    port, options = port_option(sys.argv[2:])
+    port = port or free_port()
+    token = secrets.token_hex(24)
+    args = [PY, "-c", LAUNCH_LAB, f"--ServerApp.root_dir={ROOT}",
+            # LabApp.default_url, not ServerApp.default_url: JupyterLab overrides the latter.
+            "--LabApp.default_url=/lab/tree/notebooks", *options,
+            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+            "--ServerApp.sock=", "--ServerApp.base_url=/"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--allow-root")
-    print("JupyterLab starts below: open the http://127.0.0.1:PORT/lab?token=... URL it prints.", flush=True)
-    return run(PY, *args)
+    url = f"http://127.0.0.1:{port}/lab/tree/notebooks?token={token}"
+    print("+", PY, "-c '<start JupyterLab>'", *args[3:], flush=True)
+
+    def stop(signum, frame):
+        raise Stop
+    signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    for sig in signals:
+        signal.signal(sig, stop)
+    proc = None
+    try:
+        # Its own session: a Ctrl-C in the terminal reaches course.py only, which stops JupyterLab once.
+        proc = subprocess.Popen([str(a) for a in args], cwd=ROOT, env={**os.environ, "COURSE_LAB_TOKEN": token},
+                                start_new_session=os.name != "nt")
+        while proc.poll() is None and not serving(port, token):
+            time.sleep(0.5)
+        if proc.poll() is None:
+            print(f"\nThe course is open at\n\n    {url}\n\n(the token in it is the password; "
+                  f"stop JupyterLab with Ctrl-C here)\n", flush=True)
+        return proc.wait()
+    except Stop:
+        return stop_lab(proc, signals) if proc else 0
+
+
+def stop_lab(proc, signals, timeout=LAB_STOP_TIMEOUT):
+    """SIGTERM lets JupyterLab shut its kernels down; after `timeout` s (or a second Ctrl-C) it is killed."""
+    def kill(signum=None, frame=None):
+        if proc.poll() is None:
+            if os.name == "nt":
+                proc.kill()
+            else:
+                os.killpg(proc.pid, signal.SIGKILL)
+    for sig in signals:
+        signal.signal(sig, kill)
+    print("stopping JupyterLab", flush=True)
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        print(f"JupyterLab did not stop within {timeout} s: killing it", flush=True)
+        kill()
+        proc.wait()
+    return 0
 
 
 def test():
