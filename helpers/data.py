@@ -26,24 +26,23 @@ from pathlib import Path
 import torch
 
 __all__ = [
-    "CORPORA", "CorpusError", "data_dir", "download", "corpus_path",
+    "DATA_HUB", "DATA_URL", "CORPORA", "CorpusError", "data_dir", "download", "corpus_path",
     "read_time_machine", "read_corpus", "read_text", "tokenize", "count_corpus", "Vocab",
     "load_corpus_time_machine", "load_corpus", "seq_data_iter_random", "seq_data_iter_sequential",
     "SeqDataLoader", "load_data_time_machine", "load_corpus_splits", "load_time_machine_splits",
 ]
 
-CORPORA = {
-    "time_machine": {
-        "file": "timemachine.txt",
-        "url": "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt",
-        "sha1": "090b5e7e70c295757f55df93cb0a180b9691891a",
-    },
-    "shakespeare": {
-        "file": "tinyshakespeare.txt",
-        "url": "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
-        "sha1": "04486597058d11dcc2c556b1d0433891eb639d2e",
-    },
-}
+DATA_URL = 'http://d2l-data.s3-accelerate.amazonaws.com/'
+DATA_HUB = dict()  # name -> (url, sha1 of the file), as in d2l; d2l-zh code registers into it
+DATA_HUB['time_machine'] = (DATA_URL + 'timemachine.txt',
+                            '090b5e7e70c295757f55df93cb0a180b9691891a')
+DATA_HUB['shakespeare'] = (
+    'https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt',
+    '04486597058d11dcc2c556b1d0433891eb639d2e')
+# The course's corpora (what `python -m helpers` fetches) and their file names in the cache.
+# Their URL and sha1 are the ones in DATA_HUB; any other name is saved under the last part of
+# its URL, as d2l does.
+CORPORA = {"time_machine": "timemachine.txt", "shakespeare": "tinyshakespeare.txt"}
 DATA_ENV = "DEEP_RNN_DATA"
 TIMEOUT = 30  # seconds without data before a download gives up
 
@@ -61,9 +60,12 @@ def data_dir():
 
 
 def _info(name):
-    if name not in CORPORA:
-        raise ValueError(f"unknown corpus {name!r}; known corpora: {', '.join(map(repr, CORPORA))}")
-    return CORPORA[name]
+    """(url, sha1, file name in the cache) of a name registered in DATA_HUB."""
+    if name not in DATA_HUB:
+        raise ValueError(f"unknown corpus {name!r}; known corpora (DATA_HUB): "
+                         f"{', '.join(map(repr, DATA_HUB))}")
+    url, sha1 = DATA_HUB[name]
+    return url, sha1, CORPORA.get(name) or url.split('/')[-1]
 
 
 def _sha1(data):
@@ -71,7 +73,7 @@ def _sha1(data):
 
 
 def _error(name, folder, url, problem, fix_first=None):
-    file = CORPORA[name]["file"]
+    file = _info(name)[2]
     fixes = ["connect to the internet once and run `python -m helpers`",
              f"download {url} by hand and save it as {Path(folder) / file}",
              f"set {DATA_ENV} to a folder that already holds {file}"]
@@ -85,41 +87,47 @@ def _error(name, folder, url, problem, fix_first=None):
     return CorpusError("\n".join(lines))
 
 
-def download(name, cache_dir=None, url=None):
-    """Return the path of corpus `name` in `cache_dir`, downloading it first if it is missing.
+def download(name, cache_dir=None):
+    """Download the file registered as DATA_HUB[name] (once) and return its local file name (d2l).
 
-    The sha1 is checked every time; a download goes to a temporary file that replaces the
-    target only once complete and verified, so a failure never leaves a partial file behind.
+    As in d2l, `name` must be in DATA_HUB (name -> (url, sha1)) and the file is saved under
+    the last part of its URL (the course's own corpora under their CORPORA names).
+    Where the course differs from d2l, on purpose:
+      - the default `cache_dir` is `data_dir()` ($DEEP_RNN_DATA, or `data/` in the course
+        folder), not d2l's '../data', so the result does not depend on the working directory;
+      - the sha1 is checked on every call and after every download: a wrong cached file is
+        an error to look at (never silently downloaded over), a wrong download is never saved;
+      - a download goes to a temporary file that replaces the target only once complete and
+        verified, so a failure never leaves a partial file behind.
     """
-    info = _info(name)
+    url, sha1, file = _info(name)
     folder = Path(cache_dir) if cache_dir is not None else data_dir()
-    url = url or info["url"]
-    path = folder / info["file"]
+    path = folder / file
     if path.exists():
         try:
             digest = _sha1(path.read_bytes())
         except OSError as e:
             raise _error(name, folder, url, f"cannot read the cached file: {e!r}") from None
-        if digest != info["sha1"]:
+        if digest != sha1:
             raise _error(name, folder, url,
                          f"the cached file {path} is corrupt: its sha1 is {digest}, "
-                         f"expected {info['sha1']}",
+                         f"expected {sha1}",
                          fix_first=f"delete {path} and run again to download it afresh")
-        return path
+        return str(path)
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
             data = response.read()  # raises IncompleteRead if the connection drops half-way
     except (OSError, http.client.HTTPException, ValueError) as e:
         raise _error(name, folder, url, f"download failed: {e!r}") from None
     digest = _sha1(data)
-    if digest != info["sha1"]:
+    if digest != sha1:
         raise _error(name, folder, url,
-                     f"the downloaded file has sha1 {digest}, expected {info['sha1']} "
+                     f"the downloaded file has sha1 {digest}, expected {sha1} "
                      f"(wrong or damaged file; nothing was saved)")
     tmp = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{info['file']}.",
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{file}.",
                                          suffix=".part", delete=False) as f:
             tmp = f.name
             f.write(data)
@@ -128,12 +136,12 @@ def download(name, cache_dir=None, url=None):
         if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
         raise _error(name, folder, url, f"cannot write into the cache dir: {e!r}") from None
-    return path
+    return str(path)
 
 
 def corpus_path(name):
     """Path of the verified corpus file `name`, downloaded into `data_dir()` once if missing."""
-    return download(name)
+    return Path(download(name))
 
 
 # ---------------------------------------------------------------- text -> tokens -> indices

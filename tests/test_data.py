@@ -369,13 +369,21 @@ def server():
 
 @pytest.fixture
 def fake(monkeypatch, tmp_path, server):
-    """Register a fake corpus served by the local server; the cache is an empty tmp folder."""
+    """Register a fake course corpus served by the local server; the cache is an empty tmp folder."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("DEEP_RNN_DATA", str(cache))
     monkeypatch.setattr(data, "TIMEOUT", 5)
-    monkeypatch.setitem(data.CORPORA, "fake", {
-        "file": "fake.txt", "url": f"{server}/good.txt", "sha1": hashlib.sha1(GOOD).hexdigest()})
+    monkeypatch.setitem(data.DATA_HUB, "fake", (f"{server}/fake.txt", SHA1))
+    monkeypatch.setitem(data.CORPORA, "fake", "fake.txt")  # a course corpus: its own file name
     return cache
+
+
+SHA1 = hashlib.sha1(GOOD).hexdigest()
+
+
+def _serve(name, url):
+    """Point DATA_HUB[name] at another URL (same sha1)."""
+    data.DATA_HUB[name] = (url, data.DATA_HUB[name][1])
 
 
 def _closed_port():
@@ -388,15 +396,46 @@ def test_download_good_file(fake, server):
     path = data.corpus_path("fake")
     assert path == fake / "fake.txt" and path.read_bytes() == GOOD
     assert os.listdir(fake) == ["fake.txt"]  # no temp file left
-    data.CORPORA["fake"]["url"] = f"http://127.0.0.1:{_closed_port()}/gone.txt"
+    _serve("fake", f"http://127.0.0.1:{_closed_port()}/fake.txt")
     assert data.corpus_path("fake") == path  # cached: no network needed
     assert data.read_corpus("fake") == ["a tiny fake corpus", "with two lines"]
 
 
-def test_download_into_explicit_cache_dir_and_url(fake, server, tmp_path):
-    path = data.download("fake", cache_dir=tmp_path / "other", url=f"{server}/good.txt")
-    assert path == tmp_path / "other" / "fake.txt" and path.read_bytes() == GOOD
+def test_download_into_explicit_cache_dir(fake, server, tmp_path):
+    path = data.download("fake", cache_dir=tmp_path / "other")
+    assert path == str(tmp_path / "other" / "fake.txt")  # a str, as d2l returns
+    assert open(path, "rb").read() == GOOD
     assert not fake.exists()
+
+
+def test_data_hub_is_d2ls_registry():
+    assert data.DATA_URL == "http://d2l-data.s3-accelerate.amazonaws.com/"
+    assert data.DATA_HUB["time_machine"] == (data.DATA_URL + "timemachine.txt",
+                                             "090b5e7e70c295757f55df93cb0a180b9691891a")
+    assert data.DATA_HUB["shakespeare"][0].endswith("/tinyshakespeare/input.txt")
+    assert set(data.CORPORA) <= set(data.DATA_HUB)  # one registry: every course corpus is in it
+    import helpers
+    assert helpers.DATA_HUB is data.DATA_HUB and helpers.download is data.download
+
+
+def test_d2l_zh_registers_and_opens_the_time_machine(monkeypatch):
+    """d2l-zh 8.2's first cell, verbatim apart from the import."""
+    import helpers as d2l
+    monkeypatch.setitem(d2l.DATA_HUB, "time_machine", d2l.DATA_HUB["time_machine"])
+    d2l.DATA_HUB['time_machine'] = (d2l.DATA_URL + 'timemachine.txt',
+                                    '090b5e7e70c295757f55df93cb0a180b9691891a')
+    with open(d2l.download('time_machine'), 'r') as f:
+        lines = f.readlines()
+    assert lines[0].startswith("The Time Machine, by H. G. Wells")
+
+
+def test_a_name_registered_by_the_user_is_saved_under_its_url(fake, server, tmp_path):
+    data.DATA_HUB["extra"] = (f"{server}/some/where/extra.txt", SHA1)
+    try:
+        path = data.download("extra", cache_dir=tmp_path / "c")
+    finally:
+        del data.DATA_HUB["extra"]
+    assert path == str(tmp_path / "c" / "extra.txt") and open(path, "rb").read() == GOOD
 
 
 @pytest.mark.parametrize("route,match", [
@@ -406,7 +445,7 @@ def test_download_into_explicit_cache_dir_and_url(fake, server, tmp_path):
 ])
 def test_failed_download_leaves_nothing_behind(fake, server, route, match):
     url = f"{server}/{route}"
-    data.CORPORA["fake"]["url"] = url
+    _serve("fake", url)
     with pytest.raises(data.CorpusError, match=match) as info:
         data.corpus_path("fake")
     message = str(info.value)
@@ -418,7 +457,7 @@ def test_failed_download_leaves_nothing_behind(fake, server, route, match):
 
 def test_offline_gives_one_clear_error(fake):
     url = f"http://127.0.0.1:{_closed_port()}/fake.txt"
-    data.CORPORA["fake"]["url"] = url
+    _serve("fake", url)
     with pytest.raises(data.CorpusError) as info:
         data.corpus_path("fake")
     message = str(info.value)
@@ -437,7 +476,7 @@ def test_corrupt_cached_file_is_refused(fake):
 
 
 def test_main_reports_failure_with_exit_code_1(fake, monkeypatch, capsys):
-    monkeypatch.setattr(data, "CORPORA", {"fake": data.CORPORA["fake"]})
+    monkeypatch.setattr(data, "CORPORA", {"fake": "fake.txt"})
     assert data.main() == 0
     assert "fake.txt" in capsys.readouterr().out
     (fake / "fake.txt").write_bytes(b"damaged")
