@@ -15,11 +15,13 @@ import functools
 import hashlib
 import http.client
 import itertools
+import numbers
 import os
 import random
 import re
+import secrets
 import sys
-import tempfile
+import time
 import urllib.request
 from pathlib import Path
 
@@ -44,7 +46,8 @@ DATA_HUB['shakespeare'] = (
 # its URL, as d2l does.
 CORPORA = {"time_machine": "timemachine.txt", "shakespeare": "tinyshakespeare.txt"}
 DATA_ENV = "DEEP_RNN_DATA"
-TIMEOUT = 30  # seconds without data before a download gives up
+TIMEOUT = 30  # seconds to connect, or to wait for the next bytes, before a download gives up
+DOWNLOAD_DEADLINE = 300  # seconds for a whole download, however the server trickles its bytes
 
 
 class CorpusError(RuntimeError):
@@ -53,10 +56,19 @@ class CorpusError(RuntimeError):
 
 # ---------------------------------------------------------------- download and cache
 
+def _cache():
+    """(folder, where it comes from): $DEEP_RNN_DATA if set (~ expanded), else `data/` at the
+    repository root."""
+    folder = os.environ.get(DATA_ENV)
+    if folder:
+        return Path(folder).expanduser(), f"${DATA_ENV}"
+    return (Path(__file__).resolve().parent.parent / "data",
+            f"data/ in the course folder; set ${DATA_ENV} to use another")
+
+
 def data_dir():
     """The cache folder: $DEEP_RNN_DATA if set, else `data/` at the repository root."""
-    folder = os.environ.get(DATA_ENV)
-    return Path(folder) if folder else Path(__file__).resolve().parent.parent / "data"
+    return _cache()[0]
 
 
 def _info(name):
@@ -72,70 +84,111 @@ def _sha1(data):
     return hashlib.sha1(data).hexdigest()
 
 
-def _error(name, folder, url, problem, fix_first=None):
-    file = _info(name)[2]
-    fixes = ["connect to the internet once and run `python -m helpers`",
-             f"download {url} by hand and save it as {Path(folder) / file}",
-             f"set {DATA_ENV} to a folder that already holds {file}"]
-    if fix_first:
-        fixes.insert(0, fix_first)
+def _error(name, folder, where, problem, fixes):
+    url, _, file = _info(name)
     lines = [f"cannot use the {name!r} corpus (file {file}).",
              f"  problem:   {problem}",
              f"  URL:       {url}",
-             f"  cache dir: {folder}  (${DATA_ENV}, or data/ at the repository root when unset)",
+             f"  cache dir: {folder}  ({where})",
              "To fix it, do one of these:"] + [f"  - {fix}" for fix in fixes]
     return CorpusError("\n".join(lines))
+
+
+def _fixes(name, folder, problem="offline"):
+    """What a learner can do, the likeliest fix first."""
+    url, _, file = _info(name)
+    fetch = (f"`{sys.executable} -m helpers`" if name in CORPORA
+             else f"`download({name!r})` again")
+    by_hand = f"download {url} by hand and save it as {Path(folder) / file}"
+    elsewhere = f"set {DATA_ENV} to a folder that already holds {file}"
+    if problem == "read-only":
+        return [f"make {folder} writable for you (for example `chmod u+w {folder}`), then run "
+                f"{fetch} again", f"set {DATA_ENV} to a folder you can write to", elsewhere]
+    return [f"connect to the internet once and run {fetch}", by_hand, elsewhere]
+
+
+def _check_cache_folder(name, folder, where):
+    """Refuse, before any download, a cache folder that is a file or that cannot be written."""
+    if folder.exists() and not folder.is_dir():
+        raise _error(name, folder, where, f"{folder} is a file, but the cache must be a folder",
+                     [f"set {DATA_ENV} (or cache_dir) to a folder, for example {folder.parent}"])
+    existing = next(p for p in [folder, *folder.parents] if p.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise _error(name, folder, where, f"no permission to write into {existing}",
+                     _fixes(name, folder, "read-only"))
+
+
+def _fetch(url):
+    """The bytes at `url`, within DOWNLOAD_DEADLINE seconds (plus at most TIMEOUT for a stalled read)."""
+    deadline = time.monotonic() + DOWNLOAD_DEADLINE
+    chunks = []
+    with urllib.request.urlopen(url, timeout=min(TIMEOUT, DOWNLOAD_DEADLINE)) as response:
+        while chunk := response.read1(1 << 16):  # whatever has arrived, never waiting for more
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the download took longer than DOWNLOAD_DEADLINE = "
+                                   f"{DOWNLOAD_DEADLINE} s ({sum(map(len, chunks))} bytes so far)")
+        if response.length:  # the server promised more bytes than it sent
+            raise http.client.IncompleteRead(b"".join(chunks), response.length)
+    return b"".join(chunks)
 
 
 def download(name, cache_dir=None):
     """Download the file registered as DATA_HUB[name] (once) and return its local file name (d2l).
 
     As in d2l, `name` must be in DATA_HUB (name -> (url, sha1)) and the file is saved under
-    the last part of its URL (the course's own corpora under their CORPORA names).
+    the last part of its URL (the course's own corpora under their CORPORA names); a line is
+    printed before a download starts.
     Where the course differs from d2l, on purpose:
       - the default `cache_dir` is `data_dir()` ($DEEP_RNN_DATA, or `data/` in the course
         folder), not d2l's '../data', so the result does not depend on the working directory;
       - the sha1 is checked on every call and after every download: a wrong cached file is
         an error to look at (never silently downloaded over), a wrong download is never saved;
       - a download goes to a temporary file that replaces the target only once complete and
-        verified, so a failure never leaves a partial file behind.
+        verified, so a failure never leaves a partial file behind; it gives up after
+        DOWNLOAD_DEADLINE seconds in all;
+      - an unknown name is a ValueError listing the known ones (d2l: an AssertionError).
     """
     url, sha1, file = _info(name)
-    folder = Path(cache_dir) if cache_dir is not None else data_dir()
+    if cache_dir is None:
+        folder, where = _cache()
+    else:
+        folder, where = Path(cache_dir).expanduser(), "the cache_dir argument"
     path = folder / file
-    if path.exists():
+    if path.is_file():
         try:
             digest = _sha1(path.read_bytes())
         except OSError as e:
-            raise _error(name, folder, url, f"cannot read the cached file: {e!r}") from None
+            raise _error(name, folder, where, f"cannot read the cached file: {e!r}",
+                         _fixes(name, folder)) from None
         if digest != sha1:
-            raise _error(name, folder, url,
-                         f"the cached file {path} is corrupt: its sha1 is {digest}, "
-                         f"expected {sha1}",
-                         fix_first=f"delete {path} and run again to download it afresh")
+            raise _error(name, folder, where,
+                         f"the cached file {path} is corrupt: its sha1 is {digest}, expected {sha1}",
+                         [f"delete {path} and run again to download it afresh"]
+                         + _fixes(name, folder)) from None
         return str(path)
+    _check_cache_folder(name, folder, where)
+    print(f"downloading {name} from {url} to {path} ...", flush=True)
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
-            data = response.read()  # raises IncompleteRead if the connection drops half-way
+        data = _fetch(url)
     except (OSError, http.client.HTTPException, ValueError) as e:
-        raise _error(name, folder, url, f"download failed: {e!r}") from None
+        raise _error(name, folder, where, f"download failed: {e!r}", _fixes(name, folder)) from None
     digest = _sha1(data)
     if digest != sha1:
-        raise _error(name, folder, url,
+        raise _error(name, folder, where,
                      f"the downloaded file has sha1 {digest}, expected {sha1} "
-                     f"(wrong or damaged file; nothing was saved)")
-    tmp = None
+                     f"(wrong or damaged file; nothing was saved)", _fixes(name, folder)[1:])
+    tmp = folder / f".{file}.{os.getpid()}.{secrets.token_hex(4)}.part"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{file}.",
-                                         suffix=".part", delete=False) as f:
-            tmp = f.name
+        with open(tmp, "xb") as f:  # mode 0666 less the umask (0644 usually), like any new file
             f.write(data)
         os.replace(tmp, path)  # atomic: the file appears complete or not at all
     except OSError as e:
-        if tmp is not None and os.path.exists(tmp):
-            os.remove(tmp)
-        raise _error(name, folder, url, f"cannot write into the cache dir: {e!r}") from None
+        tmp.unlink(missing_ok=True)
+        fixes = _fixes(name, folder, "read-only" if isinstance(e, PermissionError) else "offline")
+        raise _error(name, folder, where, f"cannot write into the cache dir: {e!r}",
+                     fixes[1:] if not isinstance(e, PermissionError) else fixes) from None
     return str(path)
 
 
@@ -234,6 +287,7 @@ def load_corpus(name="time_machine", max_tokens=-1, vocab=None, *, raw=False):
     The vocabulary is built from the whole text unless `vocab` is given (then unknown
     characters map to <unk>).
     """
+    _check_sizes(max_tokens=max_tokens)
     tokens = list(read_text(name, raw=raw))
     if vocab is None:
         vocab = Vocab(tokens)
@@ -245,6 +299,7 @@ def load_corpus(name="time_machine", max_tokens=-1, vocab=None, *, raw=False):
 
 def load_corpus_time_machine(max_tokens=-1):
     """Character indices of The Time Machine and its vocabulary (d2l: lines joined with nothing)."""
+    _check_sizes(max_tokens=max_tokens)
     lines = read_time_machine()
     tokens = tokenize(lines, 'char')
     vocab = Vocab(tokens)
@@ -256,8 +311,37 @@ def load_corpus_time_machine(max_tokens=-1):
 
 # ---------------------------------------------------------------- minibatches
 
+_SIZES = {  # argument: (smallest value allowed, an example that works)
+    "batch_size": (1, 32), "num_steps": (1, 35), "offset": (0, 0), "max_tokens": (None, -1)}
+
+
+def _check_sizes(**sizes):
+    """Raise a clear TypeError/ValueError, before any work, for a size that is not a whole number
+    in range: batch_size and num_steps >= 1, offset >= 0 (None: a random start), max_tokens any
+    int (<= 0 means the whole corpus, as in d2l), valid_fraction a number strictly between 0 and 1."""
+    for name, value in sizes.items():
+        if name == "valid_fraction":
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"valid_fraction must be a number between 0 and 1, got {value!r} "
+                                f"({type(value).__name__}); for example valid_fraction=0.1")
+            if not 0 < value < 1:
+                raise ValueError(f"valid_fraction must be between 0 and 1 (exclusive), got {value}; "
+                                 f"for example valid_fraction=0.1")
+            continue
+        if name == "offset" and value is None:
+            continue
+        least, example = _SIZES[name]
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            if isinstance(value, float) and value.is_integer() and (least is None or value >= least):
+                example = int(value)
+            raise TypeError(f"{name} must be a whole number (int), got {value!r} "
+                            f"({type(value).__name__}); for example {name}={example}")
+        if least is not None and value < least:
+            raise ValueError(f"{name} must be >= {least}, got {value}; for example {name}={example}")
+
 def seq_data_iter_random(corpus, batch_size, num_steps):
     """Minibatches of subsequences taken in random order (random sampling)."""
+    _check_sizes(batch_size=batch_size, num_steps=num_steps)
     # Start at a random offset (up to num_steps - 1) to see different subsequences each epoch
     corpus = corpus[random.randint(0, num_steps - 1):]
     # Subtract 1 because the labels are the tokens one step ahead
@@ -291,6 +375,7 @@ def _sequential_batches(corpus, batch_size, num_steps, offset):
 
 def seq_data_iter_sequential(corpus, batch_size, num_steps):
     """Minibatches where row b of one batch continues row b of the previous one (sequential partitioning)."""
+    _check_sizes(batch_size=batch_size, num_steps=num_steps)
     # Start at a random offset (up to num_steps)
     offset = random.randint(0, num_steps)
     yield from _sequential_batches(corpus, batch_size, num_steps, offset)
@@ -298,11 +383,38 @@ def seq_data_iter_sequential(corpus, batch_size, num_steps):
 
 def _num_batches(corpus_len, batch_size, num_steps, use_random_iter, offset=None):
     """Batches per epoch; with offset=None, the fewest over all random offsets."""
+    offset = _largest_offset(num_steps, use_random_iter, offset)
     if use_random_iter:
-        offset = num_steps - 1 if offset is None else offset
         return max(0, (corpus_len - offset - 1) // num_steps // batch_size)
-    offset = num_steps if offset is None else offset
     return max(0, (corpus_len - offset - 1) // batch_size // num_steps)
+
+
+def _largest_offset(num_steps, use_random_iter, offset=None):
+    if offset is not None:
+        return offset
+    return num_steps - 1 if use_random_iter else num_steps
+
+
+def _no_batch_error(num_tokens, batch_size, num_steps, use_random_iter, offset, max_tokens,
+                    whole=None):
+    """The ValueError for a loader that would yield no minibatch, saying what would work."""
+    start = (f"offset={offset}" if offset is not None else
+             f"a random start offset of up to {_largest_offset(num_steps, use_random_iter)}")
+    need = batch_size * num_steps + _largest_offset(num_steps, use_random_iter, offset) + 1
+    have = (f"max_tokens={max_tokens} leaves {num_tokens} tokens" if max_tokens > 0
+            else f"the corpus has {num_tokens} tokens")
+    works = []
+    if max_tokens > 0 and whole is not None and whole >= need:
+        works.append(f"max_tokens=-1 for the whole corpus ({whole} tokens)")
+    largest = (num_tokens - _largest_offset(num_steps, use_random_iter, offset) - 1) // num_steps
+    if largest >= 1:
+        works.append(f"batch_size={largest}" + (" or less" if largest > 1 else "")
+                     + f" with num_steps={num_steps}")
+    works.append("a smaller batch_size or num_steps" if largest < 1 else "a smaller num_steps")
+    return ValueError(
+        f"no minibatch fits: batch_size={batch_size} x num_steps={num_steps} needs at least "
+        f"{need} tokens (one batch, {start}, and one label token), but {have}. "
+        f"Use {'; or '.join(works)}.")
 
 
 class SeqDataLoader:
@@ -310,15 +422,24 @@ class SeqDataLoader:
 
     `len(loader)` is the number of batches of every epoch: since the random start offset
     changes that number by at most one, each epoch yields the smallest possible number.
+    Unlike d2l's, a loader that would yield no batch at all is a ValueError saying what fits.
     """
     def __init__(self, batch_size, num_steps, use_random_iter, max_tokens, *,
                  corpus=None, vocab=None, offset=None):
+        _check_sizes(batch_size=batch_size, num_steps=num_steps, max_tokens=max_tokens,
+                     offset=offset)
         if offset is not None and use_random_iter:
-            raise ValueError("a fixed offset needs use_random_iter=False")
-        if corpus is None:  # d2l: The Time Machine
+            raise ValueError(f"a fixed offset needs use_random_iter=False, got offset={offset} and "
+                             f"use_random_iter={use_random_iter}; or use offset=None")
+        time_machine = corpus is None
+        if time_machine:  # d2l: The Time Machine
             corpus, vocab = load_corpus_time_machine(max_tokens)
         elif max_tokens > 0:
             corpus = corpus[:max_tokens]
+        if _num_batches(len(corpus), batch_size, num_steps, use_random_iter, offset) == 0:
+            whole = len(load_corpus_time_machine()[0]) if time_machine and max_tokens > 0 else None
+            raise _no_batch_error(len(corpus), batch_size, num_steps, use_random_iter, offset,
+                                  max_tokens, whole)
         if use_random_iter:
             self.data_iter_fn = seq_data_iter_random
         elif offset is None:
@@ -361,26 +482,24 @@ def load_corpus_splits(batch_size, num_steps, valid_fraction=0.1, max_tokens=-1,
     evaluation sees the same batches. Pass `vocab` to share one vocabulary between corpora.
     The text is space-joined lines (see `read_text`); raw=True keeps the file's characters.
     """
-    if not 0 < valid_fraction < 1:
-        raise ValueError(f"valid_fraction must be between 0 and 1 (exclusive), got {valid_fraction}")
-    if batch_size < 1 or num_steps < 1:
-        raise ValueError(f"batch_size and num_steps must be >= 1, got {batch_size} and {num_steps}")
+    _check_sizes(batch_size=batch_size, num_steps=num_steps, max_tokens=max_tokens,
+                 valid_fraction=valid_fraction)
     tokens, vocab = load_corpus(corpus, max_tokens, vocab, raw=raw)
     num_valid = int(len(tokens) * valid_fraction)
     train, valid = tokens[:len(tokens) - num_valid], tokens[len(tokens) - num_valid:]
-    train_iter = SeqDataLoader.from_corpus(train, vocab, batch_size, num_steps, use_random_iter)
-    valid_iter = SeqDataLoader.from_corpus(valid, vocab, batch_size, num_steps, offset=0)
-    if len(valid_iter) == 0:
+    if _num_batches(len(valid), batch_size, num_steps, False, offset=0) == 0:
         raise ValueError(
             f"the held-out part has {len(valid)} tokens, too few for one batch of "
             f"batch_size x num_steps = {batch_size} x {num_steps} (plus one label token); "
             f"raise valid_fraction or max_tokens, or lower batch_size or num_steps")
-    if len(train_iter) == 0:
+    if _num_batches(len(train), batch_size, num_steps, use_random_iter) == 0:
         raise ValueError(
             f"the training part has {len(train)} tokens, too few for one batch of "
             f"batch_size x num_steps = {batch_size} x {num_steps} after a random start offset "
             f"of up to num_steps; raise max_tokens, lower valid_fraction, or lower batch_size "
             f"or num_steps")
+    train_iter = SeqDataLoader.from_corpus(train, vocab, batch_size, num_steps, use_random_iter)
+    valid_iter = SeqDataLoader.from_corpus(valid, vocab, batch_size, num_steps, offset=0)
     return train_iter, valid_iter, vocab
 
 

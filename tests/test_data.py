@@ -1,16 +1,12 @@
-"""Tests for helpers/data.py: corpora, vocabulary, minibatch iterators, splits, downloads.
+"""Tests for helpers/data.py: corpora, text, vocabulary, minibatch iterators, splits, bad sizes.
 
-Uses the real corpora from $DEEP_RNN_DATA (never the network); download tests use a local
-HTTP server on 127.0.0.1 and small fake corpora.
+Uses the real corpora from $DEEP_RNN_DATA (never the network); the downloads and the cache
+folder are tested in test_data_download.py.
 """
 import collections
 import hashlib
-import http.server
-import os
 import random
 import re
-import socket
-import threading
 
 import pytest
 import torch
@@ -227,11 +223,17 @@ def test_len_of_loader_equals_batches_yielded():
     for n in (0, 10, 99, 100, 101, 1000, 1234):
         for batch_size, num_steps in [(1, 1), (2, 5), (3, 7), (4, 35), (8, 10)]:
             for use_random_iter in (False, True):
-                loader = data.SeqDataLoader.from_corpus(
-                    list(range(n)), None, batch_size, num_steps, use_random_iter)
+                corpus = list(range(n))
+                if data._num_batches(n, batch_size, num_steps, use_random_iter) == 0:
+                    with pytest.raises(ValueError, match="no minibatch fits"):
+                        data.SeqDataLoader.from_corpus(corpus, None, batch_size, num_steps,
+                                                       use_random_iter)
+                    continue
+                loader = data.SeqDataLoader.from_corpus(corpus, None, batch_size, num_steps,
+                                                        use_random_iter)
                 for seed in range(8):
                     random.seed(seed)
-                    assert len(list(loader)) == len(loader)
+                    assert len(list(loader)) == len(loader) > 0
 
 
 def test_load_data_time_machine_like_the_book(tm):
@@ -330,155 +332,89 @@ def test_splits_reject_bad_arguments(kwargs, match):
         data.load_time_machine_splits(**args)
 
 
-# ------------------------------------------------------------------ downloads (local server only)
-
-GOOD = b"a tiny fake corpus\nwith two lines\n"
+# ------------------------------------------------------------------ bad sizes: a clear error first
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        if self.path == "/missing.txt":
-            self.send_error(404)
-            return
-        body = b"not the right content\n" if self.path == "/corrupt.txt" else GOOD
-        self.send_response(200)
-        if self.path == "/halfway.txt":  # promise more bytes than we send, then hang up
-            self.send_header("Content-Length", str(len(body) * 10))
-            self.end_headers()
-            self.wfile.write(body)
-            self.close_connection = True
-            return
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):  # keep test output quiet
-        pass
+def test_no_batch_in_max_tokens_is_an_error_not_an_empty_loader():
+    with pytest.raises(ValueError) as info:
+        data.load_data_time_machine(512, 35)  # 512 x 35 tokens > d2l's default max_tokens=10000
+    assert str(info.value) == (
+        "no minibatch fits: batch_size=512 x num_steps=35 needs at least 17956 tokens (one batch, "
+        "a random start offset of up to 35, and one label token), but max_tokens=10000 leaves "
+        "10000 tokens. Use max_tokens=-1 for the whole corpus (170580 tokens); or batch_size=284 "
+        "or less with num_steps=35; or a smaller num_steps.")
+    train_iter, _ = data.load_data_time_machine(512, 35, max_tokens=-1)  # what it advised works
+    assert len(train_iter) > 0
+    assert len(data.load_data_time_machine(284, 35)[0]) == 1
 
 
-@pytest.fixture(scope="module")
-def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+def test_no_batch_with_random_sampling_counts_its_offset():
+    with pytest.raises(ValueError, match=r"needs at least 1155 tokens .* up to 34, .* max_tokens=1154"):
+        data.load_data_time_machine(32, 35, use_random_iter=True, max_tokens=1154)
+    assert len(data.load_data_time_machine(32, 35, use_random_iter=True, max_tokens=1155)[0]) == 1
 
 
-@pytest.fixture
-def fake(monkeypatch, tmp_path, server):
-    """Register a fake course corpus served by the local server; the cache is an empty tmp folder."""
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("DEEP_RNN_DATA", str(cache))
-    monkeypatch.setattr(data, "TIMEOUT", 5)
-    monkeypatch.setitem(data.DATA_HUB, "fake", (f"{server}/fake.txt", SHA1))
-    monkeypatch.setitem(data.CORPORA, "fake", "fake.txt")  # a course corpus: its own file name
-    return cache
+def test_no_batch_in_a_short_corpus_says_what_fits():
+    with pytest.raises(ValueError) as info:
+        data.SeqDataLoader.from_corpus(list(range(30)), None, 4, 10)
+    assert str(info.value) == (
+        "no minibatch fits: batch_size=4 x num_steps=10 needs at least 51 tokens (one batch, a "
+        "random start offset of up to 10, and one label token), but the corpus has 30 tokens. "
+        "Use batch_size=1 with num_steps=10; or a smaller num_steps.")
+    with pytest.raises(ValueError, match="offset=25, .* Use a smaller batch_size or num_steps"):
+        data.SeqDataLoader.from_corpus(list(range(30)), None, 1, 5, offset=25)
 
 
-SHA1 = hashlib.sha1(GOOD).hexdigest()
+@pytest.mark.parametrize("name", ["batch_size", "num_steps"])
+@pytest.mark.parametrize("value", [-1, 0])
+def test_sizes_below_one_are_refused(name, value):
+    sizes = dict(batch_size=32, num_steps=35) | {name: value}
+    example = {"batch_size": 32, "num_steps": 35}[name]
+    message = f"{name} must be >= 1, got {value}; for example {name}={example}"
+    for call in (lambda: data.load_data_time_machine(**sizes),
+                 lambda: data.load_corpus_splits(**sizes),
+                 lambda: data.SeqDataLoader.from_corpus(POSITIONS, None, **sizes),
+                 lambda: next(data.seq_data_iter_random(POSITIONS, **sizes)),
+                 lambda: next(data.seq_data_iter_sequential(POSITIONS, **sizes))):
+        with pytest.raises(ValueError) as info:
+            call()
+        assert str(info.value) == message
 
 
-def _serve(name, url):
-    """Point DATA_HUB[name] at another URL (same sha1)."""
-    data.DATA_HUB[name] = (url, data.DATA_HUB[name][1])
+@pytest.mark.parametrize("value,kind,example", [(35.0, "float", 35), (2.5, "float", 35),
+                                                (True, "bool", 35), ("35", "str", 35)])
+def test_sizes_that_are_not_whole_numbers_are_refused(value, kind, example):
+    message = f"num_steps must be a whole number (int), got {value!r} ({kind}); for example num_steps={example}"
+    for call in (lambda: data.load_data_time_machine(32, value),
+                 lambda: data.load_corpus_splits(32, value),
+                 lambda: data.SeqDataLoader(32, value, False, 10000),
+                 lambda: next(data.seq_data_iter_sequential(POSITIONS, 4, value))):
+        with pytest.raises(TypeError) as info:
+            call()
+        assert str(info.value) == message
+    with pytest.raises(TypeError, match=r"batch_size must be a whole number \(int\), got 32.0 "
+                                        r"\(float\); for example batch_size=32"):
+        data.load_data_time_machine(32.0, 35)
 
 
-def _closed_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def test_negative_or_fractional_offset_is_refused():
+    with pytest.raises(ValueError, match=r"^offset must be >= 0, got -1; for example offset=0$"):
+        data.SeqDataLoader.from_corpus(POSITIONS, None, 4, 10, offset=-1)
+    with pytest.raises(TypeError, match=r"^offset must be a whole number \(int\), got 1.5"):
+        data.SeqDataLoader.from_corpus(POSITIONS, None, 4, 10, offset=1.5)
+    with pytest.raises(ValueError, match="a fixed offset needs use_random_iter=False, got offset=0"):
+        data.SeqDataLoader.from_corpus(POSITIONS, None, 4, 10, use_random_iter=True, offset=0)
 
 
-def test_download_good_file(fake, server):
-    path = data.corpus_path("fake")
-    assert path == fake / "fake.txt" and path.read_bytes() == GOOD
-    assert os.listdir(fake) == ["fake.txt"]  # no temp file left
-    _serve("fake", f"http://127.0.0.1:{_closed_port()}/fake.txt")
-    assert data.corpus_path("fake") == path  # cached: no network needed
-    assert data.read_corpus("fake") == ["a tiny fake corpus", "with two lines"]
+def test_max_tokens_zero_or_negative_is_the_whole_corpus_as_in_d2l(tm):
+    for max_tokens in (0, -1, -5):
+        assert data.load_corpus_time_machine(max_tokens)[0] == tm[0]
+        assert data.load_data_time_machine(32, 35, max_tokens=max_tokens)[0].corpus == tm[0]
+    with pytest.raises(TypeError, match=r"max_tokens must be a whole number \(int\), got 1e4"
+                                        r"|max_tokens must be a whole number \(int\), got 10000.0"):
+        data.load_data_time_machine(32, 35, max_tokens=1e4)
 
 
-def test_download_into_explicit_cache_dir(fake, server, tmp_path):
-    path = data.download("fake", cache_dir=tmp_path / "other")
-    assert path == str(tmp_path / "other" / "fake.txt")  # a str, as d2l returns
-    assert open(path, "rb").read() == GOOD
-    assert not fake.exists()
-
-
-def test_data_hub_is_d2ls_registry():
-    assert data.DATA_URL == "http://d2l-data.s3-accelerate.amazonaws.com/"
-    assert data.DATA_HUB["time_machine"] == (data.DATA_URL + "timemachine.txt",
-                                             "090b5e7e70c295757f55df93cb0a180b9691891a")
-    assert data.DATA_HUB["shakespeare"][0].endswith("/tinyshakespeare/input.txt")
-    assert set(data.CORPORA) <= set(data.DATA_HUB)  # one registry: every course corpus is in it
-    import helpers
-    assert helpers.DATA_HUB is data.DATA_HUB and helpers.download is data.download
-
-
-def test_d2l_zh_registers_and_opens_the_time_machine(monkeypatch):
-    """d2l-zh 8.2's first cell, verbatim apart from the import."""
-    import helpers as d2l
-    monkeypatch.setitem(d2l.DATA_HUB, "time_machine", d2l.DATA_HUB["time_machine"])
-    d2l.DATA_HUB['time_machine'] = (d2l.DATA_URL + 'timemachine.txt',
-                                    '090b5e7e70c295757f55df93cb0a180b9691891a')
-    with open(d2l.download('time_machine'), 'r') as f:
-        lines = f.readlines()
-    assert lines[0].startswith("The Time Machine, by H. G. Wells")
-
-
-def test_a_name_registered_by_the_user_is_saved_under_its_url(fake, server, tmp_path):
-    data.DATA_HUB["extra"] = (f"{server}/some/where/extra.txt", SHA1)
-    try:
-        path = data.download("extra", cache_dir=tmp_path / "c")
-    finally:
-        del data.DATA_HUB["extra"]
-    assert path == str(tmp_path / "c" / "extra.txt") and open(path, "rb").read() == GOOD
-
-
-@pytest.mark.parametrize("route,match", [
-    ("corrupt.txt", "sha1"),
-    ("halfway.txt", "IncompleteRead"),
-    ("missing.txt", "404"),
-])
-def test_failed_download_leaves_nothing_behind(fake, server, route, match):
-    url = f"{server}/{route}"
-    _serve("fake", url)
-    with pytest.raises(data.CorpusError, match=match) as info:
-        data.corpus_path("fake")
-    message = str(info.value)
-    assert "fake.txt" in message and url in message and str(fake) in message
-    error = info.value  # the learner sees our message, not a chained urllib traceback
-    assert error.__cause__ is None and (error.__context__ is None or error.__suppress_context__)
-    assert not fake.exists() or os.listdir(fake) == []
-
-
-def test_offline_gives_one_clear_error(fake):
-    url = f"http://127.0.0.1:{_closed_port()}/fake.txt"
-    _serve("fake", url)
-    with pytest.raises(data.CorpusError) as info:
-        data.corpus_path("fake")
-    message = str(info.value)
-    for needed in ("fake.txt", url, str(fake), "DEEP_RNN_DATA", "python -m helpers`"):
-        assert needed in message
-    assert not fake.exists() or os.listdir(fake) == []
-
-
-def test_corrupt_cached_file_is_refused(fake):
-    fake.mkdir()
-    (fake / "fake.txt").write_bytes(GOOD[:-5])
-    with pytest.raises(data.CorpusError, match="corrupt") as info:
-        data.read_corpus("fake")
-    assert "delete" in str(info.value) and "sha1" in str(info.value)
-    assert (fake / "fake.txt").read_bytes() == GOOD[:-5]  # left for the learner to inspect
-
-
-def test_main_reports_failure_with_exit_code_1(fake, monkeypatch, capsys):
-    monkeypatch.setattr(data, "CORPORA", {"fake": "fake.txt"})
-    assert data.main() == 0
-    assert "fake.txt" in capsys.readouterr().out
-    (fake / "fake.txt").write_bytes(b"damaged")
-    assert data.main() == 1
-    assert "corrupt" in capsys.readouterr().err
+def test_a_bad_valid_fraction_type_is_refused():
+    with pytest.raises(TypeError, match=r"valid_fraction must be a number between 0 and 1, got '0.1'"):
+        data.load_corpus_splits(32, 35, valid_fraction="0.1")
