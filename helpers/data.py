@@ -7,7 +7,8 @@ signatures, defaults and behaviour (their text joins lines with nothing: "...h g
 The course's own loaders (`read_text`, `load_corpus`, `load_corpus_splits`, alias
 `load_time_machine_splits`) join lines with one space, or keep the raw characters with raw=True.
 
-Corpora are cached in $DEEP_RNN_DATA, or in `data/` at the repository root when it is not set.
+Corpora are registered in d2l's `DATA_HUB` and cached in `data_dir()`: $DEEP_RNN_DATA, else
+`data/` in the course folder, else (installed outside a checkout) a per-user cache folder.
 Run `python -m helpers` once, online, to download and verify both of them.
 """
 import collections
@@ -56,18 +57,34 @@ class CorpusError(RuntimeError):
 
 # ---------------------------------------------------------------- download and cache
 
+def _checkout():
+    """The course folder when helpers is imported from a checkout (or an editable install), else
+    None (a `pip install .` into site-packages)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        return root if 'name = "deep-rnn-notebooks"' in (root / "pyproject.toml").read_text() else None
+    except OSError:
+        return None
+
+
 def _cache():
-    """(folder, where it comes from): $DEEP_RNN_DATA if set (~ expanded), else `data/` at the
-    repository root."""
+    """(the cache folder, where it comes from, in words for messages)."""
     folder = os.environ.get(DATA_ENV)
     if folder:
         return Path(folder).expanduser(), f"${DATA_ENV}"
-    return (Path(__file__).resolve().parent.parent / "data",
-            f"data/ in the course folder; set ${DATA_ENV} to use another")
+    root = _checkout()
+    if root is not None:
+        return root / "data", f"data/ in the course folder; set ${DATA_ENV} to use another"
+    import platformdirs  # only needed outside a checkout
+    return (Path(platformdirs.user_cache_dir("deep-rnn-notebooks")),
+            f"the per-user cache, as helpers is installed outside a course folder; "
+            f"set ${DATA_ENV} to use another")
 
 
 def data_dir():
-    """The cache folder: $DEEP_RNN_DATA if set, else `data/` at the repository root."""
+    """The cache folder: $DEEP_RNN_DATA if set (~ expanded); else `data/` in the course folder
+    when helpers comes from a checkout; else (a non-editable `pip install .`) the per-user cache
+    folder `platformdirs.user_cache_dir("deep-rnn-notebooks")`, e.g. ~/.cache/deep-rnn-notebooks."""
     return _cache()[0]
 
 
@@ -140,8 +157,9 @@ def download(name, cache_dir=None):
     the last part of its URL (the course's own corpora under their CORPORA names); a line is
     printed before a download starts.
     Where the course differs from d2l, on purpose:
-      - the default `cache_dir` is `data_dir()` ($DEEP_RNN_DATA, or `data/` in the course
-        folder), not d2l's '../data', so the result does not depend on the working directory;
+      - the default `cache_dir` is `data_dir()` ($DEEP_RNN_DATA, `data/` in the course folder,
+        or the per-user cache outside one), not d2l's '../data', so the result does not depend
+        on the working directory;
       - the sha1 is checked on every call and after every download: a wrong cached file is
         an error to look at (never silently downloaded over), a wrong download is never saved;
       - a download goes to a temporary file that replaces the target only once complete and
@@ -504,21 +522,3 @@ def load_corpus_splits(batch_size, num_steps, valid_fraction=0.1, max_tokens=-1,
 
 
 load_time_machine_splits = load_corpus_splits  # the old name; it loads any corpus
-
-
-# ---------------------------------------------------------------- python -m helpers.data
-
-def main():
-    """Make sure both corpora are cached and verified; return the exit code."""
-    for name in CORPORA:
-        try:
-            path = corpus_path(name)
-        except CorpusError as e:
-            print(e, file=sys.stderr)
-            return 1
-        print(f"{name}: {path} (sha1 verified)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

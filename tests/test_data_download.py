@@ -11,6 +11,7 @@ import stat
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -251,10 +252,18 @@ def test_read_only_cache_lists_the_permission_fix_first(fake, monkeypatch):
     assert os.listdir(fake) == []  # refused before any download
 
 
-def test_main_reports_failure_with_exit_code_1(fake, monkeypatch, capsys):
+def test_python_m_helpers_reports_failure_with_exit_code_1(fake, monkeypatch, capsys):
+    from helpers.__main__ import main  # `python -m helpers`
     monkeypatch.setattr(data, "CORPORA", {"fake": "fake.txt"})
-    assert data.main() == 0
-    assert "fake.txt" in capsys.readouterr().out
+    assert main() == 0
+    assert capsys.readouterr().out.endswith(f"fake: {fake / 'fake.txt'} (sha1 verified)\n")
     (fake / "fake.txt").write_bytes(b"damaged")
-    assert data.main() == 1
+    assert main() == 1
     assert "corrupt" in capsys.readouterr().err
+
+
+def test_cache_in_a_checkout_is_data_at_the_root(monkeypatch):
+    monkeypatch.delenv("DEEP_RNN_DATA", raising=False)
+    root = Path(data.__file__).resolve().parent.parent
+    assert data.data_dir() == root / "data"
+    assert "data/ in the course folder" in data._cache()[1]
