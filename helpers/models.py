@@ -4,7 +4,18 @@ Both wrappers take token indices of shape (batch_size, num_steps), one-hot them
 time-major, and return logits of shape (num_steps * batch_size, vocab_size) plus
 the new state, exactly as in d2l. Wrong shapes raise a ValueError that says what
 was expected.
+
+Note the argument order of the two `begin_state` methods: d2l swapped it, and it is
+kept for d2l's code to run unchanged:
+
+    RNNModelScratch.begin_state(batch_size, device)
+    RNNModel.begin_state(device, batch_size=1)
+
+so call both with keywords, `net.begin_state(batch_size=B, device=device)`, as
+d2l's own `predict_ch8` and `train_epoch_ch8` do.
 """
+import numbers
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -41,7 +52,7 @@ class RNNModelScratch:
 
     def __call__(self, X, state):
         _check_tokens(X, self.vocab_size, "RNNModelScratch")
-        X = F.one_hot(X.T.long(), self.vocab_size).type(torch.float32)
+        X = F.one_hot(X.T.long(), self.vocab_size).to(torch.float32)
         return self.forward_fn(X, state, self.params)
 
     def begin_state(self, batch_size, device):
@@ -58,6 +69,11 @@ class RNNModel(nn.Module):
 
     def __init__(self, rnn_layer, vocab_size, **kwargs):
         super().__init__(**kwargs)
+        if getattr(rnn_layer, "batch_first", False):
+            raise ValueError(
+                f"RNNModel feeds its recurrent layer time-major inputs (num_steps, batch_size, "
+                f"vocab_size), but rnn_layer={type(rnn_layer).__name__}(..., batch_first=True) would "
+                "read the batch axis as time. Build the layer with batch_first=False (the default).")
         self.rnn = rnn_layer
         self.vocab_size = vocab_size
         self.num_hiddens = self.rnn.hidden_size
@@ -95,14 +111,34 @@ class RNNModel(nn.Module):
                     f"got {tuple(s.shape)}. Use net.begin_state(device, batch_size={batch_size}).")
 
 
+def _check_sizes(who, **sizes):
+    """Each size must be a whole number >= 1 (bool and float refused)."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{who}: {name} must be a whole number >= 1, got {value!r}")
+
+
+def check_device(device):
+    """A CUDA device needs a GPU PyTorch can use; say so before building anything."""
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be a torch.device or a name such as 'cpu' or 'cuda:0', "
+                         f"got {device!r}") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} but PyTorch sees no GPU here (torch.cuda.is_available() "
+                         "is False). Use device=d2l.try_gpu(), which falls back to the CPU.")
+
+
 def stacked_rnn(cell, vocab_size, num_hiddens, num_layers, device=None):
     """`RNNModel` around `nn.RNN`, `nn.GRU` or `nn.LSTM` with `num_layers` stacked layers."""
     if cell not in CELLS:
         raise ValueError(f"unknown cell type {cell!r}; choose one of {sorted(CELLS)}")
-    if num_layers < 1 or num_hiddens < 1:
-        raise ValueError(f"num_layers and num_hiddens must be >= 1, got {num_layers} and {num_hiddens}")
+    _check_sizes("stacked_rnn", vocab_size=vocab_size, num_hiddens=num_hiddens, num_layers=num_layers)
+    device = device or "cpu"
+    check_device(device)
     layer = CELLS[cell](vocab_size, num_hiddens, num_layers=num_layers)
-    return RNNModel(layer, vocab_size).to(device or "cpu")
+    return RNNModel(layer, vocab_size).to(device)
 
 
 def params_per_layer(cell, num_inputs, num_hiddens, num_layers):
@@ -114,6 +150,7 @@ def params_per_layer(cell, num_inputs, num_hiddens, num_layers):
     """
     if cell not in GATES:
         raise ValueError(f"unknown cell type {cell!r}; choose one of {sorted(GATES)}")
+    _check_sizes("params_per_layer", num_inputs=num_inputs, num_hiddens=num_hiddens, num_layers=num_layers)
     g, h = GATES[cell], num_hiddens
     return [g * (h * (num_inputs if l == 0 else h) + h * h + 2 * h) for l in range(num_layers)]
 

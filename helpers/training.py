@@ -1,38 +1,45 @@
 """Training: d2l's chapter-8 loop (`train_ch8`, `predict_ch8`, `grad_clipping`, ...) made fast and observable.
 
-`train_ch8` keeps d2l's signature and adds keyword-only options: a held-out
-iterator, the optimizer, mixed precision, and a returned `History`. In Jupyter it
-shows a progress bar and a live perplexity plot; elsewhere it is silent.
+`train_ch8` keeps d2l's signature and adds keyword-only options: a held-out iterator,
+the optimizer, mixed precision, sampled closing texts, and a returned `History`. Like
+d2l's, it ends by printing the perplexity, the tokens/sec and two samples (in scripts
+too); in Jupyter it also shows a progress bar and a live perplexity plot. Its arguments
+and the first minibatch of each data iterator are checked before any training.
+
+Ctrl-C stops at once: the net goes back to the training mode it had, the finished
+epochs are kept (as `err.history` on the KeyboardInterrupt and as
+`helpers.training.last_history`), and the KeyboardInterrupt goes on, so a cell or a
+script with several runs stops there, not just the current run.
 """
 import math
+import numbers
 import random
 import re
+import reprlib
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from .plots import LivePlot, in_jupyter
+from .evaluation import EvalMode, evaluate_perplexity, layer_grad_norms, no_batches, predict_ch8
+from .history import History, TrainingDiverged
+from .models import check_device
+from .plots import LivePlot, ProgressBar, in_jupyter
+from .sampling import sample_text
+from .utils import Timer
 
-__all__ = ["try_gpu", "set_seed", "sgd", "grad_clipping", "Timer", "Accumulator", "predict_ch8",
-           "train_epoch_ch8", "train_ch8", "evaluate_perplexity", "layer_grad_norms", "History",
-           "TrainingDiverged", "resolve_precision", "unigram_perplexity"]
+__all__ = ["sgd", "grad_clipping", "train_epoch_ch8", "train_ch8", "resolve_precision"]
 
-
-def try_gpu(i=0):
-    """GPU i if it exists, else the CPU (d2l)."""
-    if torch.cuda.device_count() >= i + 1:
-        return torch.device(f"cuda:{i}")
-    return torch.device("cpu")
+last_history = None  # the History of the latest train_ch8 run, finished or interrupted
 
 
-def set_seed(seed):
-    """Seed Python's and PyTorch's random generators so a notebook run repeats."""
-    random.seed(seed)
-    torch.manual_seed(seed)
+def _is_number(x):
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _is_whole(x):
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
 
 
 def sgd(params, lr, batch_size):
@@ -44,83 +51,26 @@ def sgd(params, lr, batch_size):
 
 
 def _params(net):
-    return [p for p in net.parameters() if p.requires_grad] if isinstance(net, nn.Module) else net.params
+    """The trainable tensors of an nn.Module, of a scratch model (`net.params`), or a list of tensors."""
+    if isinstance(net, nn.Module):
+        return [p for p in net.parameters() if p.requires_grad]
+    params = net.params if hasattr(net, "params") else net
+    params = list(params) if isinstance(params, (list, tuple)) or hasattr(params, "__next__") else None
+    if params is None or not all(torch.is_tensor(p) for p in params):
+        raise TypeError(f"grad_clipping(net, theta): net must be an nn.Module, a model with .params "
+                        f"(RNNModelScratch) or a list of tensors, got {type(net).__name__}")
+    return params
 
 
 def grad_clipping(net, theta):
     """Rescale all gradients together so their global L2 norm is at most theta (梯度裁剪).
 
     Same rule as d2l (g <- min(1, theta / ||g||) g), done by PyTorch in one pass with
-    no host sync; returns the norm before clipping as a 0-d tensor.
+    no host sync; returns the norm before clipping as a 0-d tensor. `net` may also be a
+    list of tensors, such as a scratch model's `net.params`.
     """
+    _check_clip(theta, "theta")
     return torch.nn.utils.clip_grad_norm_(_params(net), theta)
-
-
-class Timer:
-    """Record multiple running times (d2l)."""
-
-    def __init__(self):
-        self.times = []
-        self.start()
-
-    def start(self):
-        self.tik = time.time()
-
-    def stop(self):
-        self.times.append(time.time() - self.tik)
-        return self.times[-1]
-
-    def avg(self):
-        return sum(self.times) / len(self.times)
-
-    def sum(self):
-        return sum(self.times)
-
-    def cumsum(self):
-        out, total = [], 0.0
-        for t in self.times:
-            total += t
-            out.append(total)
-        return out
-
-
-class Accumulator:
-    """Accumulate sums over n variables (d2l)."""
-
-    def __init__(self, n):
-        self.data = [0.0] * n
-
-    def add(self, *args):
-        self.data = [a + float(b) for a, b in zip(self.data, args)]
-
-    def reset(self):
-        self.data = [0.0] * len(self.data)
-
-    def __getitem__(self, idx):
-        return self.data[idx]
-
-
-class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite; the message says what to try."""
-
-
-@dataclass
-class History:
-    """What `train_ch8` measured, one entry per epoch (grad_norms: one per step when tracked)."""
-    train_ppl: list = field(default_factory=list)
-    valid_ppl: list = field(default_factory=list)
-    tokens_per_sec: list = field(default_factory=list)
-    seconds: list = field(default_factory=list)
-    grad_norms: list = field(default_factory=list)
-    precision: str = "fp32"
-
-    @property
-    def final_train_ppl(self):
-        return self.train_ppl[-1] if self.train_ppl else math.nan
-
-    @property
-    def final_valid_ppl(self):
-        return self.valid_ppl[-1] if self.valid_ppl else math.nan
 
 
 def _cpu_has_bf16():
@@ -161,36 +111,6 @@ def _detach(state):
     return state.detach()
 
 
-def predict_ch8(prefix, num_preds, net, vocab, device):
-    """Warm up on `prefix`, then greedily generate `num_preds` characters (d2l)."""
-    state = net.begin_state(batch_size=1, device=device)
-    outputs = [vocab[prefix[0]]]
-    get_input = lambda: torch.tensor([outputs[-1]], device=device).reshape((1, 1))  # noqa: E731
-    with torch.no_grad():
-        for y in prefix[1:]:  # warm-up: feed the prefix, keep the state
-            _, state = net(get_input(), state)
-            outputs.append(vocab[y])
-        for _ in range(num_preds):  # predict: feed back the most likely character
-            y, state = net(get_input(), state)
-            outputs.append(int(y.argmax(dim=1).reshape(1)))
-    return "".join([vocab.idx_to_token[i] for i in outputs])
-
-
-def layer_grad_norms(net):
-    """L2 norm of the gradient of each layer: {'layer 1': ..., 'layer 2': ..., 'output': ...}."""
-    groups = {}
-    if isinstance(net, nn.Module):
-        for name, p in net.named_parameters():
-            if p.grad is None:
-                continue
-            m = re.search(r"_l(\d+)", name)
-            key = f"layer {int(m.group(1)) + 1}" if m else ("output" if "linear" in name else name)
-            groups.setdefault(key, []).append(p.grad)
-    else:
-        for i, p in enumerate(net.params):
-            if p.grad is not None:
-                groups.setdefault(f"param {i}", []).append(p.grad)
-    return {k: float(torch.sqrt(sum((g.float() ** 2).sum() for g in gs))) for k, gs in groups.items()}
 
 
 def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter, *,
@@ -228,38 +148,96 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter, *,
         num_tokens += y.numel()
         if progress is not None:
             progress.update(y.numel())
-    mean_loss = float(total) / max(num_tokens, 1)
+    if num_tokens == 0:
+        raise ValueError(no_batches("train_iter"))
+    mean_loss = float(total) / num_tokens
     ppl = math.exp(mean_loss) if mean_loss < 700 else math.inf
     return ppl, num_tokens / timer.stop()
 
 
-@torch.no_grad()
-def evaluate_perplexity(net, data_iter, device):
-    """Perplexity (困惑度) exp(mean cross-entropy) on held-out data, state carried across minibatches."""
-    was_training = isinstance(net, nn.Module) and net.training
-    if isinstance(net, nn.Module):
-        net.eval()
-    state, total, num_tokens = None, 0.0, 0
-    for X, Y in data_iter:
-        if state is None:
-            state = net.begin_state(batch_size=X.shape[0], device=device)
-        y = Y.T.reshape(-1).to(device)
-        y_hat, state = net(X.to(device), state)
-        total += float(F.cross_entropy(y_hat.float(), y, reduction="sum"))
-        num_tokens += y.numel()
-    if was_training:
-        net.train()
-    if num_tokens == 0:
-        raise ValueError("evaluate_perplexity got an empty data iterator")
-    return math.exp(total / num_tokens)
+# ---------------------------------------------------------------- train_ch8's argument checks
+
+def _check_clip(clip, name="clip"):
+    if clip is None and name == "clip":
+        return
+    if not _is_number(clip) or not clip > 0:
+        none = " or None (no clipping)" if name == "clip" else ""
+        raise ValueError(f"{name} must be a number > 0 (the largest gradient norm allowed, e.g. "
+                         f"{name}=1.0){none}, got {clip!r}: a negative value would turn the "
+                         "gradient around and 0 would erase it.")
 
 
-def unigram_perplexity(train_corpus, valid_corpus, vocab_size):
-    """Baseline: perplexity on `valid_corpus` when every token is predicted by its frequency in
-    `train_corpus` (add-one smoothed, so no token is impossible). A model must beat this."""
-    counts = torch.bincount(torch.as_tensor(train_corpus), minlength=vocab_size).double() + 1
-    log_p = torch.log(counts / counts.sum())
-    return math.exp(-float(log_p[torch.as_tensor(valid_corpus)].mean()))
+def _check_numbers(lr, num_epochs, clip):
+    if not _is_number(lr) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a finite number > 0 (the learning rate, e.g. lr=1.0 with "
+                         f"optimizer='sgd' or lr=0.01 with 'adam'), got {lr!r}")
+    if not _is_whole(num_epochs) or num_epochs < 1:
+        raise ValueError(f"num_epochs must be a whole number >= 1, got {num_epochs!r}")
+    _check_clip(clip)
+
+
+def _describe(obj):
+    if torch.is_tensor(obj):
+        return f"a {obj.dtype} tensor of shape {tuple(obj.shape)}"
+    if isinstance(obj, (tuple, list)):
+        return f"a {type(obj).__name__} of {len(obj)}: (" + ", ".join(_describe(o) for o in obj[:3]) + ")"
+    return f"{type(obj).__name__} {reprlib.repr(obj)}"
+
+
+def _check_batch(batch, name, net, device):
+    """The first minibatch must be (X, Y) token tensors of one shape that the net can read."""
+    ok = (isinstance(batch, (tuple, list)) and len(batch) == 2
+          and all(torch.is_tensor(t) and t.dim() == 2 and not t.is_floating_point() for t in batch)
+          and batch[0].shape == batch[1].shape and batch[0].numel() > 0)
+    if not ok:
+        raise ValueError(f"{name} must yield (X, Y) pairs of integer token tensors, both of shape "
+                         f"(batch_size, num_steps), as d2l.load_data_time_machine's iterator does; its "
+                         f"first item is {_describe(batch)}")
+    X, Y = batch
+    try:
+        with EvalMode(net), torch.no_grad():
+            y_hat, _ = net(X.to(device), net.begin_state(batch_size=X.shape[0], device=device))
+    except (ValueError, RuntimeError, IndexError) as err:
+        raise ValueError(f"the model cannot read {name}'s first minibatch: {err}") from err
+    vocab_size = y_hat.shape[-1]
+    if y_hat.shape[0] != Y.numel() or int(Y.min()) < 0 or int(Y.max()) >= vocab_size:
+        raise ValueError(f"{name}: targets Y of shape {tuple(Y.shape)} with values in [{int(Y.min())}, "
+                         f"{int(Y.max())}] do not match the model's output of shape {tuple(y_hat.shape)} "
+                         f"(one row per target, {vocab_size} classes)")
+
+
+def _checked_iter(data_iter, name, num_passes, net, device):
+    """Check `data_iter`'s first minibatch without moving Python's or PyTorch's random generators
+    (d2l's loaders draw their random start when an epoch begins); return what to iterate over
+    and the number of tokens in one pass (0 when it has no length)."""
+    try:
+        it = iter(data_iter)
+    except TypeError:
+        raise ValueError(f"{name} must be an iterable of (X, Y) minibatches, such as the iterator of "
+                         f"d2l.load_data_time_machine, got {_describe(data_iter)}") from None
+    one_shot = it is data_iter
+    if one_shot and num_passes > 1:
+        raise ValueError(f"{name} is a one-shot iterator ({type(data_iter).__name__}): it would be empty "
+                         f"after the first of {num_passes} epochs. Pass something that can be read "
+                         f"every epoch, such as a SeqDataLoader or list({name}).")
+    if hasattr(data_iter, "__len__") and len(data_iter) == 0:
+        raise ValueError(no_batches(name))
+    py_state, torch_state = random.getstate(), torch.get_rng_state()
+    try:
+        first = next(it, None)
+        if first is None:
+            raise ValueError(no_batches(name))
+        _check_batch(first, name, net, device)
+    finally:
+        random.setstate(py_state)
+        torch.set_rng_state(torch_state)
+    tokens = len(data_iter) * first[0].numel() if hasattr(data_iter, "__len__") else 0
+    return (_prepend(first, it) if one_shot else data_iter), tokens
+
+
+def _prepend(first, rest):
+    yield first
+    yield from rest
 
 
 def _make_updater(net, optimizer, lr):
@@ -275,31 +253,48 @@ def _make_updater(net, optimizer, lr):
     return lambda batch_size: sgd(net.params, lr, batch_size)
 
 
+def _sampler(net, vocab, device, temperature, top_k):
+    """The closing samples: d2l's greedy `predict_ch8`, or `sample_text` when temperature/top_k is given."""
+    prefixes = [p for p in ("time traveller", "traveller")
+                if all(c in getattr(vocab, "token_to_idx", {c: 0}) for c in p)]
+    if temperature is None and top_k is None:
+        return prefixes, lambda prefix: predict_ch8(prefix, 50, net, vocab, device)
+    options = dict(temperature=1.0 if temperature is None else temperature, top_k=top_k)
+    if prefixes:  # checks temperature and top_k now, not after training (no characters drawn)
+        sample_text(prefixes[0], 0, net, vocab, device, **options)
+    return prefixes, lambda prefix: sample_text(prefix, 50, net, vocab, device, **options)
+
+
 def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False, *,
               valid_iter=None, optimizer="sgd", precision="auto", clip=1.0,
-              track_grad_norms=False, verbose=None, plot=None):
+              track_grad_norms=False, verbose=None, plot=None, temperature=None, top_k=None):
     """Train a character-level language model (d2l's `train_ch8`); returns a `History`.
 
     Keyword-only extras: `valid_iter` (held-out perplexity every epoch), `optimizer`
     ('sgd', 'adam', 'adamw' or an optimizer), `precision` ('auto', 'fp32', 'bf16'),
     `clip` (gradient-norm threshold; None turns clipping off), `track_grad_norms`
-    (per-layer gradient norms at every step), `verbose`/`plot` (default: in Jupyter only).
+    (per-layer gradient norms at every step), `verbose` (None: d2l's closing lines
+    everywhere, the progress bar in Jupyter only; False: silent; True: the bar in scripts
+    too), `plot` (the live plot; default: in Jupyter only), `temperature`/`top_k` (the two
+    closing samples are drawn by `sample_text` instead of greedy `predict_ch8`).
     """
-    in_nb = in_jupyter()
-    verbose = in_nb if verbose is None else verbose
-    plot = in_nb if plot is None else plot
-    loss = nn.CrossEntropyLoss()
-    updater = _make_updater(net, optimizer, lr)
+    global last_history
+    _check_numbers(lr, num_epochs, clip)
+    check_device(device)
     history = History(precision=resolve_precision(precision, device))
-    tokens_per_epoch = len(train_iter) * getattr(train_iter, "batch_size", 0) * getattr(train_iter, "num_steps", 0) \
-        if hasattr(train_iter, "__len__") else 0
-    progress = live = None
-    if verbose:
-        from tqdm.auto import tqdm
-        progress = tqdm(total=num_epochs * tokens_per_epoch or None, unit="tok", unit_scale=True,
-                        desc="training", leave=True)
-    if plot:
-        live = LivePlot(num_epochs, title=f"{type(getattr(net, 'rnn', net)).__name__}: perplexity")
+    train_iter, tokens_per_epoch = _checked_iter(train_iter, "train_iter", num_epochs, net, device)
+    if valid_iter is not None:
+        valid_iter, _ = _checked_iter(valid_iter, "valid_iter", num_epochs, net, device)
+    updater = _make_updater(net, optimizer, lr)
+    prefixes, sample = _sampler(net, vocab, device, temperature, top_k)
+    in_nb = in_jupyter()
+    show_bar = in_nb if verbose is None else verbose
+    plot = in_nb if plot is None else plot
+    last_history, loss = history, nn.CrossEntropyLoss()
+    was_training = isinstance(net, nn.Module) and net.training
+    progress = ProgressBar(num_epochs * tokens_per_epoch, in_nb) if show_bar else None
+    live = LivePlot(num_epochs, title=f"{type(getattr(net, 'rnn', net)).__name__}: perplexity") if plot else None
+    steps_done = 0  # grad_norms entries of the finished epochs
     try:
         for epoch in range(num_epochs):
             tic = time.time()
@@ -312,30 +307,33 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
                     f"the loss became {ppl} in epoch {epoch + 1}: training diverged. "
                     f"Try a lower learning rate (e.g. lr={lr / 10:g} instead of {lr:g})"
                     + (" or turn gradient clipping back on (clip=1.0)." if clip is None else "."))
-            history.train_ppl.append(ppl)
-            history.tokens_per_sec.append(speed)
-            if valid_iter is not None:
-                history.valid_ppl.append(evaluate_perplexity(net, valid_iter, device))
-            history.seconds.append(time.time() - tic)
+            valid = evaluate_perplexity(net, valid_iter, device) if valid_iter is not None else None
+            history.add_epoch(ppl, valid, speed, time.time() - tic)  # all lists at once
+            steps_done = len(history.grad_norms)
             if progress is not None:
                 progress.set_postfix(ppl=f"{ppl:.2f}")
             if live is not None:
-                values = {"train": ppl}
-                if history.valid_ppl:
-                    values["held-out"] = history.valid_ppl[-1]
-                live.add(**values)
-    except KeyboardInterrupt:
-        print(f"interrupted after {len(history.train_ppl)} epoch(s); returning the history so far")
-        return history
+                live.add(**{"train": ppl, **({"held-out": valid} if valid is not None else {})})
+    except (KeyboardInterrupt, TrainingDiverged) as err:
+        del history.grad_norms[steps_done:]  # the cut epoch is not recorded
+        err.history = history
+        if isinstance(err, KeyboardInterrupt):
+            err.add_note(f"train_ch8 was interrupted in epoch {len(history.train_ppl) + 1}; the "
+                         f"{len(history.train_ppl)} finished epoch(s) are in err.history and "
+                         "helpers.training.last_history.")
+        raise
     finally:
+        if isinstance(net, nn.Module):
+            net.train(was_training)
         if progress is not None:
-            progress.close()
+            progress.close(history)
         if live is not None:
             live.close()
-    if verbose and history.train_ppl:
-        valid = f", held-out perplexity {history.final_valid_ppl:.2f}" if history.valid_ppl else ""
-        print(f"train perplexity {history.final_train_ppl:.2f}{valid}, "
-              f"{sum(history.tokens_per_sec) / len(history.tokens_per_sec):.0f} tokens/sec on {device}")
-        print(predict_ch8("time traveller", 50, net, vocab, device))
-        print(predict_ch8("traveller", 50, net, vocab, device))
+    if verbose is not False:
+        print(f"perplexity {history.final_train_ppl:.1f}, {history.tokens_per_sec[-1]:.1f} "
+              f"tokens/sec on {device}")
+        if history.valid_ppl:
+            print(f"held-out perplexity {history.final_valid_ppl:.1f}")
+        for prefix in prefixes:
+            print(sample(prefix))
     return history
