@@ -90,7 +90,7 @@ def setup(extras="", need_corpora=True):
         venv.create(VENV, with_pip=True)
     want = hashlib.sha1((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     have = STAMP.read_text().split() if STAMP.exists() else []
-    origin = helpers_origin()
+    origin = helpers_origin(PY)
     here = origin == ROOT / "helpers" / "__init__.py"
     if here and want in have and (not extras or f"{want}[{extras}]" in have):
         print("packages: already installed", flush=True)
@@ -242,8 +242,8 @@ def main():
         "test": test,
         "execute": execute,
         "bench": lambda: (setup(), run(PY, "benchmarks/bench_train.py", *sys.argv[2:]))[1],
-        "figures": lambda: (setup(), run(PY, "-m", "helpers.figures", *sys.argv[2:]))[1],
-        "student": lambda: (setup(), run(PY, "-m", "helpers.assignments", *sys.argv[2:]))[1],
+        "figures": lambda: (setup(), run(PY, "-m", "tools.figures", *sys.argv[2:]))[1],
+        "student": lambda: (setup(), run(PY, "-m", "tools.student", *sys.argv[2:]))[1],
         "setup": lambda: setup("test") or 0,
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
