@@ -142,11 +142,38 @@ def test_unknown_cell_lists_the_known_ones():
 @pytest.mark.parametrize("cell", ["RNN", "GRU", "LSTM"])
 def test_params_per_layer_matches_numel(cell):
     layer = helpers.CELLS[cell](V, H, num_layers=3)
-    numel = [sum(p.numel() for n, p in layer.named_parameters() if n.endswith(f"_l{l}")) for l in range(3)]
-    assert helpers.params_per_layer(cell, V, H, 3) == numel
+    numel = helpers.numel_per_layer(layer)
+    assert sum(numel) == sum(p.numel() for p in layer.parameters())
+    assert helpers.params_per_layer(cell, V, H, 3) == numel == helpers.numel_per_layer(helpers.RNNModel(layer, V))
     # Only layer 1 depends on the number of inputs.
     other = helpers.params_per_layer(cell, 2 * V, H, 3)
     assert other[1:] == numel[1:] and other[0] > numel[0]
 
 
 import re  # noqa: E402  (used in the match patterns above)
+
+
+# ---------------------------------------------------------------- bad input (issue 12)
+
+def test_a_batch_first_layer_is_refused_when_the_model_is_built():
+    with pytest.raises(ValueError, match=r"time-major inputs.*LSTM\(\.\.\., batch_first=True\).*batch_first=False"):
+        helpers.RNNModel(nn.LSTM(V, H, batch_first=True), V)
+
+
+@pytest.mark.parametrize("num_hiddens", [-4, 0, 4.0, True])
+def test_params_per_layer_refuses_sizes_that_are_not_whole_positive_numbers(num_hiddens):
+    with pytest.raises(ValueError, match=rf"params_per_layer: num_hiddens must be a whole number >= 1, got {num_hiddens!r}"):
+        helpers.params_per_layer("LSTM", V, num_hiddens, 2)
+
+
+@pytest.mark.parametrize("num_layers", [0, 2.0])
+def test_stacked_rnn_refuses_sizes_that_are_not_whole_positive_numbers(num_layers):
+    with pytest.raises(ValueError, match=rf"stacked_rnn: num_layers must be a whole number >= 1, got {num_layers!r}"):
+        helpers.stacked_rnn("GRU", V, H, num_layers)
+
+
+def test_stacked_rnn_on_cuda_without_a_gpu_says_to_use_try_gpu():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ValueError, match=r"device='cuda' but PyTorch sees no GPU here.*device=d2l\.try_gpu\(\)"):
+        helpers.stacked_rnn("LSTM", V, H, 1, device="cuda")
