@@ -3,7 +3,7 @@
 This module knows nothing about models or training. The d2l-zh chapter 8 names
 (`read_time_machine`, `tokenize`, `Vocab`, `load_corpus_time_machine`, `seq_data_iter_random`,
 `seq_data_iter_sequential`, `SeqDataLoader`, `load_data_time_machine`) keep the book's
-signatures, defaults and behaviour (their text joins lines with nothing: "...h g wellsi the...").
+signatures, defaults and behaviour (their text joins lines with nothing: "...h g wellsithe time...").
 The course's own loaders (`read_text`, `load_corpus`, `load_corpus_splits`, alias
 `load_time_machine_splits`) join lines with one space, or keep the raw characters with raw=True.
 
@@ -126,10 +126,10 @@ def _fixes(name, folder, problem="offline"):
 
 def _check_cache_folder(name, folder, where):
     """Refuse, before any download, a cache folder that is a file or that cannot be written."""
-    if folder.exists() and not folder.is_dir():
-        raise _error(name, folder, where, f"{folder} is a file, but the cache must be a folder",
-                     [f"set {DATA_ENV} (or cache_dir) to a folder, for example {folder.parent}"])
     existing = next(p for p in [folder, *folder.parents] if p.exists())
+    if not existing.is_dir():
+        raise _error(name, folder, where, f"{existing} is a file, but the cache must be a folder",
+                     [f"set {DATA_ENV} (or cache_dir) to a folder, for example {existing.parent}"])
     if not os.access(existing, os.W_OK | os.X_OK):
         raise _error(name, folder, where, f"no permission to write into {existing}",
                      _fixes(name, folder, "read-only"))
@@ -204,9 +204,9 @@ def download(name, cache_dir=None):
         os.replace(tmp, path)  # atomic: the file appears complete or not at all
     except OSError as e:
         tmp.unlink(missing_ok=True)
-        fixes = _fixes(name, folder, "read-only" if isinstance(e, PermissionError) else "offline")
-        raise _error(name, folder, where, f"cannot write into the cache dir: {e!r}",
-                     fixes[1:] if not isinstance(e, PermissionError) else fixes) from None
+        fixes = (_fixes(name, folder, "read-only") if isinstance(e, PermissionError)
+                 else _fixes(name, folder)[1:])  # the download itself worked
+        raise _error(name, folder, where, f"cannot write into the cache dir: {e!r}", fixes) from None
     return str(path)
 
 

@@ -267,3 +267,22 @@ def test_cache_in_a_checkout_is_data_at_the_root(monkeypatch):
     root = Path(data.__file__).resolve().parent.parent
     assert data.data_dir() == root / "data"
     assert "data/ in the course folder" in data._cache()[1]
+
+
+def test_cache_below_a_file_says_it_must_be_a_folder(fake, monkeypatch, tmp_path):
+    (tmp_path / "notes.txt").write_text("some text")
+    monkeypatch.setenv("DEEP_RNN_DATA", str(tmp_path / "notes.txt" / "cache"))
+    with pytest.raises(data.CorpusError, match=f"{tmp_path / 'notes.txt'} is a file, but the cache "
+                                               f"must be a folder"):
+        data.corpus_path("fake")
+
+
+def test_a_write_failure_after_the_download_names_the_permission_fix_first(fake, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(os, "replace", refuse)  # e.g. the folder turned read-only meanwhile
+    with pytest.raises(data.CorpusError, match="cannot write into the cache dir") as info:
+        data.corpus_path("fake")
+    fixes = str(info.value).split("To fix it, do one of these:\n")[1].splitlines()
+    assert fixes[0].startswith(f"  - make {fake} writable for you")
+    assert os.listdir(fake) == []  # the temp file is gone too
