@@ -18,15 +18,16 @@ from matplotlib.figure import Figure
 from traitlets import TraitError
 
 from .data import load_time_machine_splits
-from .models import CELLS, GATES, params_per_layer, stacked_rnn
-from .plots import plot_histories
-from .training import set_seed, train_ch8, try_gpu
+from .models import CELLS, GATES, numel_per_layer, params_per_layer, stacked_rnn
+from .plots import PALETTE, plot_histories
+from .training import train_ch8
+from .utils import set_seed, try_gpu
 
-__all__ = ["DepthExplorer", "depth_explorer", "grid_svg"]
+__all__ = ["DepthExplorer", "depth_explorer", "grid_svg", "grid_centres"]
 
 NUM_INPUTS = 28        # one-hot characters of The Time Machine: layer 1's input size d
 MAX_TRAIN_HIDDEN = 128  # training runs cap the hidden size so a click takes seconds
-TIME, DEPTH = "#e07b00", "#2a6fdb"
+TIME, DEPTH, OUT, INK, FILL, WARN = (PALETTE[k] for k in ("time", "depth", "output", "ink", "hidden_fill", "warn"))
 _ids = itertools.count()
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -42,18 +43,26 @@ def _state(cell, l, t):
     return [f"{n}⁽{str(l).translate(_SUP)}⁾{str(t).translate(_SUB)}" for n in names]
 
 
+def grid_centres(layers, steps, x0, dx, y0, dy):
+    """The layout of the unrolled grid, shared by `grid_svg` and tools/figures.py's diagram.
+
+    Time runs along x, depth along y: xs[t] is the centre of time step t (0: the initial
+    state h0), ys[l] that of row l (0: the input x_t, 1..layers: the layers, layers + 1: the output).
+    """
+    return [x0 + dx * t for t in range(steps + 1)], [y0 + dy * l for l in range(layers + 2)]
+
+
 def grid_svg(cell, layers, steps, uid=0):
     """The unrolled network as an SVG string: one `rect.cell-node` per (layer, time step)."""
     cw = max(56, min(96, 760 // steps))        # column width shrinks for long sequences
     nw, nh, rh, left, top = cw - (34 if cw >= 80 else 18), 38 if cell == "LSTM" else 28, 64, 128, 30
     width, height = max(680, left + steps * cw + 110), top + 34 + layers * rh + 76
     carried, first, last = ("(h, c)", "(h0, c0)", "(h_n, c_n)") if cell == "LSTM" else ("h", "h0", "h_n")
-    x = lambda t: left + (t - 1) * cw + cw // 2           # noqa: E731  node centre, step t
-    y = lambda l: top + 34 + (layers - l) * rh + rh // 2  # noqa: E731  node centre, layer l
-    arrow = lambda x1, y1, x2, y2, c, m: (                # noqa: E731
+    xs, ys = grid_centres(layers, steps, x0=left + cw // 2 - cw, dx=cw, y0=top + 34 + layers * rh + rh // 2, dy=-rh)
+    arrow = lambda x1, y1, x2, y2, c, m: (
         f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{c}" stroke-width="1.6" '
         f'marker-end="url(#{m}{uid})"/>')
-    text = lambda x0, y0, s, size=11, fill="#333", anchor="middle": (  # noqa: E731
+    text = lambda x0, y0, s, size=11, fill=INK, anchor="middle": (
         f'<text x="{x0}" y="{y0}" font-size="{size}" fill="{fill}" text-anchor="{anchor}">{s}</text>')
     out = [f'<svg class="depth-grid" data-layers="{layers}" data-steps="{steps}" data-cell="{cell}" '
            f'xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -61,35 +70,35 @@ def grid_svg(cell, layers, steps, uid=0):
            "<defs>" + "".join(
                f'<marker id="{m}{uid}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" '
                f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{c}"/></marker>'
-               for m, c in (("t", TIME), ("d", DEPTH))) + "</defs>",
+               for m, c in (("t", TIME), ("d", DEPTH), ("o", OUT))) + "</defs>",
            text(12, 20, f"{cell}, {layers} layer{'s' * (layers > 1)} × {steps} time step{'s' * (steps > 1)}: "
                         f"every layer carries its own {carried} across time", 14, "#000", "start")]
     for l in range(1, layers + 1):
-        yl = y(l)
+        yl = ys[l]
         out.append(text(12, yl + 4, f"layer {l}", 12, DEPTH, "start"))
-        out.append(arrow(left - 30, yl, x(1) - nw // 2, yl, TIME, "t"))
+        out.append(arrow(left - 30, yl, xs[1] - nw // 2, yl, TIME, "t"))
         out.append(text(left - 32, yl - 8, f"{first}[{l - 1}]", 10, TIME, "end"))
-        out.append(arrow(x(steps) + nw // 2, yl, x(steps) + nw // 2 + 30, yl, TIME, "t"))
-        out.append(text(x(steps) + nw // 2 + 34, yl - 8, f"{last}[{l - 1}]", 10, TIME, "start"))
+        out.append(arrow(xs[steps] + nw // 2, yl, xs[steps] + nw // 2 + 30, yl, TIME, "t"))
+        out.append(text(xs[steps] + nw // 2 + 34, yl - 8, f"{last}[{l - 1}]", 10, TIME, "start"))
         for t in range(1, steps + 1):
-            out.append(f'<rect class="cell-node" data-layer="{l}" data-step="{t}" x="{x(t) - nw // 2}" '
-                       f'y="{yl - nh // 2}" width="{nw}" height="{nh}" rx="5" fill="#eef4ff" stroke="{DEPTH}"/>')
+            out.append(f'<rect class="cell-node" data-layer="{l}" data-step="{t}" x="{xs[t] - nw // 2}" '
+                       f'y="{yl - nh // 2}" width="{nw}" height="{nh}" rx="5" fill="{FILL}" stroke="{DEPTH}"/>')
             names = _state(cell, l, t)
-            out += [text(x(t), yl + 4 - 7 * (len(names) - 1) + 14 * i, s, 11 if cw > 60 else 9)
+            out += [text(xs[t], yl + 4 - 7 * (len(names) - 1) + 14 * i, s, 11 if cw > 60 else 9)
                     for i, s in enumerate(names)]
             if t < steps:  # time flow: the same layer's state goes to the next step
-                out.append(arrow(x(t) + nw // 2, yl, x(t + 1) - nw // 2, yl, TIME, "t"))
+                out.append(arrow(xs[t] + nw // 2, yl, xs[t + 1] - nw // 2, yl, TIME, "t"))
                 if cw >= 80:
-                    out.append(text((x(t) + x(t + 1)) // 2, yl - 5, carried, 9, TIME))
-            below = y(l - 1) - nh // 2 if l > 1 else y(1) + rh // 2 + 8
-            out.append(arrow(x(t), below, x(t), yl + nh // 2, DEPTH, "d"))  # depth flow: input from below
-    yo, yi = y(layers) - rh // 2 - 6, y(1) + rh // 2 + 22
+                    out.append(text((xs[t] + xs[t + 1]) // 2, yl - 5, carried, 9, TIME))
+            below = ys[l - 1] - nh // 2 if l > 1 else ys[1] + rh // 2 + 8
+            out.append(arrow(xs[t], below, xs[t], yl + nh // 2, DEPTH, "d"))  # depth flow: input from below
+    yo, yi = ys[layers] - rh // 2 - 6, ys[1] + rh // 2 + 22
     for t in range(1, steps + 1):
-        out.append(arrow(x(t), y(layers) - nh // 2, x(t), yo + 4, DEPTH, "d"))
-        out.append(text(x(t), yo, f"out[{t - 1}]", 10, DEPTH))
-        out.append(text(x(t), yi, f"x{str(t).translate(_SUB)}", 12, "#000"))
-        out.append(text(x(t), yi + 16, f"t={t}", 10, "#777"))
-    out.append(text(12, yo, "out (top layer)", 11, DEPTH, "start"))
+        out.append(arrow(xs[t], ys[layers] - nh // 2, xs[t], yo + 4, OUT, "o"))
+        out.append(text(xs[t], yo, f"out[{t - 1}]", 10, OUT))
+        out.append(text(xs[t], yi, f"x{str(t).translate(_SUB)}", 12, "#000"))
+        out.append(text(xs[t], yi + 16, f"t={t}", 10, "#777"))
+    out.append(text(12, yo, "out (top layer)", 11, OUT, "start"))
     out.append(text(12, yi, "input", 11, "#000", "start"))
     ly = height - 12
     out += [arrow(12, ly - 4, 42, ly - 4, TIME, "t"),
@@ -140,7 +149,7 @@ class DepthExplorer(widgets.VBox):
     def _report(self, message):
         self._message = message
         text = f"⚠ {html.escape(message)}" if message else ""
-        self.message.value = f'<div class="explorer-message" style="color:#b00020">{text}</div>'
+        self.message.value = f'<div class="explorer-message" style="color:{WARN}">{text}</div>'
         return message
 
     def _problem(self, key, value):
@@ -181,11 +190,9 @@ class DepthExplorer(widgets.VBox):
         with torch.no_grad():
             out, state = rnn(X, (h0, c0) if c0 is not None else h0)
         h_n, c_n = state if c0 is not None else (state, None)
-        named = dict(rnn.named_parameters())
-        shapes = {"input": X, "h0": h0, "c0": c0, "out": out, "h_n": h_n, "c_n": c_n, **named}
+        shapes = {"input": X, "h0": h0, "c0": c0, "out": out, "h_n": h_n, "c_n": c_n, **dict(rnn.named_parameters())}
         shapes = {k: None if v is None else tuple(v.shape) for k, v in shapes.items()}
-        numel = [sum(p.numel() for n, p in named.items() if n.endswith(f"_l{k}")) for k in range(layers)]
-        return shapes, numel
+        return shapes, numel_per_layer(rnn)
 
     def redraw(self):
         """Rebuild grid and tables from the controls; on failure keep the last valid view."""
@@ -193,7 +200,7 @@ class DepthExplorer(widgets.VBox):
         try:
             shapes, numel = self._inspect(**c)
             formula = params_per_layer(c["cell"], self.num_inputs, c["hidden"], c["layers"])
-        except Exception as e:  # noqa: BLE001  a learner should see a sentence, not a traceback
+        except Exception as e:  # a learner should see a sentence, not a traceback
             return self._report(f"cannot build {c['cell']}(layers={c['layers']}, hidden={c['hidden']}): {e}")
         self._last = dict(c, shapes=shapes, formula=formula, numel=numel)
         self.grid.value = grid_svg(c["cell"], c["layers"], c["steps"], self._uid)
@@ -203,7 +210,7 @@ class DepthExplorer(widgets.VBox):
             f'd={self.num_inputs} (one-hot), L={c["layers"]}, h={c["hidden"]}</caption>'
             f"<thead><tr><th>tensor</th><th>shape</th></tr></thead><tbody>{rows}</tbody></table>")
         g, h, d = GATES[c["cell"]], c["hidden"], self.num_inputs
-        mark = lambda a, b: "✓" if a == b else "✗"  # noqa: E731
+        mark = lambda a, b: "✓" if a == b else "✗"
         rows = "".join(f"<tr><td>layer {i + 1}</td><td>{f}</td><td>{mark(f, n)}</td><td>{n}</td></tr>"
                        for i, (f, n) in enumerate(zip(formula, numel)))
         self.params.value = CSS + (
@@ -247,7 +254,7 @@ class DepthExplorer(widgets.VBox):
             net = stacked_rnn(s["cell"], len(vocab), hidden, s["layers"], device)
             history = train_ch8(net, train_iter, vocab, lr, epochs, device, valid_iter=valid_iter,
                                 optimizer="adam", verbose=False, plot=False)
-        except Exception as e:  # noqa: BLE001  shown in the widget; the button must come back
+        except Exception as e:  # shown in the widget; the button must come back
             self.status.value = ""
             self._report(f"training {label} failed: {type(e).__name__}: {e}")
             return None

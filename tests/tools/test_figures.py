@@ -1,10 +1,15 @@
-"""helpers.figures writes every course diagram, deterministically, as real PNGs."""
+"""tools/figures.py writes every course diagram, deterministically, as real PNGs."""
+import runpy
+import sys
 from pathlib import Path
 
-from helpers import figures
+import pytest
+
+import tools
+from tools import figures
 
 EXPECTED = {"deep_rnn_grid.png", "rnn_2_dataflow.png", "lstm_shapes.png"}
-REPO_FIGURES = Path(__file__).resolve().parent.parent / "figures"
+REPO_FIGURES = Path(__file__).resolve().parents[2] / "figures"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -36,4 +41,15 @@ def test_default_out_dir_is_the_repo_figures_folder():
 def test_repo_figures_match_what_main_knows():
     on_disk = {p.name for p in REPO_FIGURES.glob("*.png")}
     assert on_disk == set(figures.FIGURES) == EXPECTED, (
-        "figures/ is out of sync with helpers.figures: run `python -m helpers.figures`")
+        "figures/ is out of sync with tools/figures.py: run `python3 course.py figures`")
+
+
+def test_command_line_needs_the_course_repository(tmp_path, monkeypatch):
+    """Without an OUT_DIR it writes into the repository's figures/, so it must find the repository."""
+    monkeypatch.setattr(tools, "ROOT", tmp_path)  # a folder with no notebooks/
+    monkeypatch.setattr(sys, "argv", ["figures"])
+    monkeypatch.delitem(sys.modules, "tools.figures")  # run it afresh as __main__, as -m does
+    with pytest.raises(SystemExit) as info:
+        runpy.run_module("tools.figures", run_name="__main__")
+    assert f"{tmp_path} has no notebooks/ folder" in str(info.value.code)
+    assert not (tmp_path / "figures").exists()

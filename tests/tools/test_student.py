@@ -1,6 +1,6 @@
-"""Tests for helpers/assignments.py: student versions lose every solution and every output,
-stop at the first exercise with a friendly NotImplementedError, and pass every check once
-the solutions are pasted back. Also run over the course's real notebooks."""
+"""Tests for tools/student.py, the student export: student versions lose every solution and
+every output, stop at the first exercise with a friendly NotImplementedError, and pass every
+check once the solutions are pasted back. Also run over the course's real notebooks."""
 import re
 import runpy
 import sys
@@ -10,10 +10,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from helpers import assignments
+import tools
+from tools import student as export
 
-ROOT = Path(__file__).resolve().parent.parent
-REAL = sorted((ROOT / "notebooks").glob(assignments.NOTEBOOK_GLOB))
+ROOT = Path(__file__).resolve().parents[2]
+REAL = sorted((ROOT / "notebooks").glob(export.NOTEBOOK_GLOB))
 STUB = re.compile(r'^(\s*)raise NotImplementedError\("Exercise: (.*)"\)$')
 
 TASK_1 = "return the perplexity for a mean cross-entropy loss"
@@ -64,9 +65,9 @@ def solution_blocks(source):
     """The lines strictly inside each BEGIN/END block of a cell's source."""
     blocks, current = [], None
     for line in source.splitlines():
-        if assignments.BEGIN.match(line):
+        if export.BEGIN.match(line):
             current = []
-        elif assignments.END.match(line):
+        elif export.END.match(line):
             blocks.append(current)
             current = None
         elif current is not None:
@@ -83,8 +84,8 @@ def paste_solutions(student, teacher):
     pasted = []
     for mine, theirs in zip(code_sources(student), code_sources(teacher)):
         blocks = iter(solution_blocks(theirs))
-        begin_indents = iter(assignments.BEGIN.match(l).group(1) for l in theirs.splitlines()
-                             if assignments.BEGIN.match(l))
+        begin_indents = iter(export.BEGIN.match(l).group(1) for l in theirs.splitlines()
+                             if export.BEGIN.match(l))
         lines = []
         for line in mine.splitlines():
             stub = STUB.match(line)
@@ -113,7 +114,7 @@ def assert_no_solution_text(student, teacher):
         if mine.cell_type != "code":
             continue
         blocks = solution_blocks(theirs.source)
-        outside = set(assignments.student_source(theirs.source)[0].splitlines())
+        outside = set(export.student_source(theirs.source)[0].splitlines())
         for line in (l for block in blocks for l in block):
             if line.strip() and line not in outside:
                 assert line not in mine.source.splitlines(), f"solution line left in: {line!r}"
@@ -126,7 +127,7 @@ def assert_no_solution_text(student, teacher):
 def test_student_source_replaces_block_at_its_indentation_with_the_task():
     source = ("def f(x):\n    y = 1\n    # Exercise: add one to x\n    ### BEGIN SOLUTION\n"
               "    return x + y\n    ### END SOLUTION\n\nz = 2\n### BEGIN SOLUTION\nw = z * 2\n### END SOLUTION")
-    new, tasks = assignments.student_source(source)
+    new, tasks = export.student_source(source)
     assert tasks == ["add one to x", "write this part"]
     assert new.splitlines() == [
         "def f(x):", "    y = 1", "    # Exercise: add one to x",
@@ -135,7 +136,7 @@ def test_student_source_replaces_block_at_its_indentation_with_the_task():
 
 
 def test_student_source_quotes_the_task_safely():
-    new, _ = assignments.student_source('# Exercise: print "hi" \\ 隐状态\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION')
+    new, _ = export.student_source('# Exercise: print "hi" \\ 隐状态\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION')
     namespace = {}
     with pytest.raises(NotImplementedError) as info:
         exec(new, namespace)
@@ -144,7 +145,7 @@ def test_student_source_quotes_the_task_safely():
 
 def test_student_source_leaves_cells_without_exercises_alone():
     source = "x = 1\nprint(x)"
-    assert assignments.student_source(source) == (source, [])
+    assert export.student_source(source) == (source, [])
 
 
 @pytest.mark.parametrize("source, phrase", [
@@ -154,7 +155,7 @@ def test_student_source_leaves_cells_without_exercises_alone():
 ])
 def test_student_source_rejects_broken_markers(source, phrase):
     with pytest.raises(ValueError, match=re.escape(phrase)):
-        assignments.student_source(source, where="nb, cell 3")
+        export.student_source(source, where="nb, cell 3")
 
 
 # ---------------------------------------------------------------------------------------
@@ -163,7 +164,7 @@ def test_student_source_rejects_broken_markers(source, phrase):
 
 def test_fake_notebook_student_version(course, capsys):
     before = (course / "notebooks" / "01_fake.ipynb").read_bytes()
-    written = assignments.make_student_version(course / "notebooks", course / "out")
+    written = export.make_student_version(course / "notebooks", course / "out")
     target = course / "out" / "01_fake.ipynb"
     assert written == {target: [TASK_1, "write this part"]}
     assert not (course / "out" / "scratch.ipynb").exists()
@@ -193,7 +194,7 @@ def test_fake_notebook_student_version(course, capsys):
 
 
 def test_student_version_stops_at_the_first_exercise(course):
-    assignments.make_student_version(course / "notebooks", course / "out")
+    export.make_student_version(course / "notebooks", course / "out")
     student = nbformat.read(course / "out" / "01_fake.ipynb", as_version=4)
     sources = code_sources(student)
     namespace = {"__name__": "__main__"}
@@ -207,7 +208,7 @@ def test_student_version_stops_at_the_first_exercise(course):
 
 
 def test_pasting_the_solutions_back_passes_every_check(course, capsys):
-    assignments.make_student_version(course / "notebooks", course / "out")
+    export.make_student_version(course / "notebooks", course / "out")
     teacher = nbformat.read(course / "notebooks" / "01_fake.ipynb", as_version=4)
     student = nbformat.read(course / "out" / "01_fake.ipynb", as_version=4)
     run_cells(paste_solutions(student, teacher))
@@ -217,7 +218,7 @@ def test_pasting_the_solutions_back_passes_every_check(course, capsys):
 
 def test_refuses_to_overwrite_the_teacher_notebooks(course):
     with pytest.raises(ValueError, match="overwrite"):
-        assignments.make_student_version(course / "notebooks", course / "notebooks" / ".")
+        export.make_student_version(course / "notebooks", course / "notebooks" / ".")
 
 
 def test_broken_markers_name_the_notebook_and_cell(course):
@@ -225,20 +226,33 @@ def test_broken_markers_name_the_notebook_and_cell(course):
     nb.cells[3].source = nb.cells[3].source.replace("    ### END SOLUTION", "")
     nbformat.write(nb, course / "notebooks" / "02_broken.ipynb")
     with pytest.raises(ValueError, match=r"02_broken.ipynb, cell 3, line 3: .* never closed"):
-        assignments.make_student_version(course / "notebooks", course / "out")
-    assert assignments.main([str(course / "out"), "--notebooks", str(course / "notebooks")]) == 1
+        export.make_student_version(course / "notebooks", course / "out")
+    assert export.main([str(course / "out"), "--notebooks", str(course / "notebooks")]) == 1
 
 
 def test_command_line(course, monkeypatch, capsys):
-    """`python -m helpers.assignments OUT_DIR --notebooks DIR`, run in-process (no second torch import)."""
+    """`python -m tools.student OUT_DIR --notebooks DIR`, run in-process (no second torch import)."""
     out = course / "student"
-    monkeypatch.setattr(sys, "argv", ["assignments", str(out), "--notebooks", str(course / "notebooks")])
-    monkeypatch.delitem(sys.modules, "helpers.assignments")  # run it afresh as __main__, as -m does
+    monkeypatch.setattr(sys, "argv", ["student", str(out), "--notebooks", str(course / "notebooks")])
+    monkeypatch.delitem(sys.modules, "tools.student")  # run it afresh as __main__, as -m does
     with pytest.raises(SystemExit) as info:
-        runpy.run_module("helpers.assignments", run_name="__main__")
+        runpy.run_module("tools.student", run_name="__main__")
     assert info.value.code == 0
     assert f"wrote {out / '01_fake.ipynb'} (2 exercises)" in capsys.readouterr().out
     assert (out / "01_fake.ipynb").exists() and (out / "figures" / "grid.png").exists()
+
+
+def test_command_line_needs_the_course_repository(tmp_path, monkeypatch):
+    monkeypatch.setattr(tools, "ROOT", tmp_path)  # found from tools/'s own place; here: no notebooks/
+    with pytest.raises(SystemExit) as info:
+        export.main([str(tmp_path / "out")])
+    assert f"{tmp_path} has no notebooks/ folder" in str(info.value.code)
+    assert not (tmp_path / "out").exists()
+
+
+def test_command_line_names_a_missing_notebooks_folder(tmp_path, capsys):
+    assert export.main([str(tmp_path / "out"), "--notebooks", str(tmp_path / "nowhere")]) == 1
+    assert f"--notebooks {tmp_path / 'nowhere'}: no such folder" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------------------
@@ -250,7 +264,7 @@ def real_student(tmp_path_factory):
     if not REAL:
         pytest.skip("no notebooks/[0-9][0-9]_*.ipynb yet")
     out = tmp_path_factory.mktemp("student")
-    written = assignments.make_student_version(ROOT / "notebooks", out)
+    written = export.make_student_version(ROOT / "notebooks", out)
     return out, written
 
 

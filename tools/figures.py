@@ -1,8 +1,9 @@
 """Draw the course's static diagrams into figures/*.png.
 
-Run ``python -m helpers.figures [OUT_DIR]`` (default: the repository's ``figures/``
-folder) to (re)write every image.  Only matplotlib (Agg backend) is used, no torch,
-and the output is deterministic, so the committed PNGs can be regenerated at will:
+Run ``python3 course.py figures [OUT_DIR]`` (or ``python -m tools.figures [OUT_DIR]`` from the
+repository root; default: the repository's ``figures/`` folder) to (re)write every image. The
+output is deterministic, so the committed PNGs can be regenerated at will. Colours and the
+grid's layout are the depth explorer's (``helpers.plots.PALETTE``, ``helpers.widgets.grid_centres``).
 
 * ``deep_rnn_grid.png``   the unrolled deep RNN: time flows across, depth flows up.
 * ``rnn_2_dataflow.png``  one time step of the hand-written two-layer ``rnn_2``.
@@ -12,22 +13,24 @@ import sys
 from pathlib import Path
 
 import matplotlib
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
+from helpers.plots import PALETTE
+from helpers.widgets import grid_centres
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "figures"
-TIME, DEPTH, OUT = "#D9822B", "#2F6DB5", "#3E8E5E"  # arrow colours: time, depth, output
-HIDDEN_FC, INPUT_FC, OUTPUT_FC = "#ECF2FB", "#F1F1F1", "#E6F3EA"
-INK, WARN, BOTH = "#333333", "#C0392B", "#8E5BB5"
-plt.rcParams.update({"font.family": "DejaVu Sans", "mathtext.fontset": "dejavusans"})
+from . import ROOT, repo_root
+
+DEFAULT_OUT = ROOT / "figures"
+TIME, DEPTH, OUT, BOTH, WARN, INK = (PALETTE[k] for k in ("time", "depth", "output", "both", "warn", "ink"))
+HIDDEN_FC, INPUT_FC, OUTPUT_FC = PALETTE["hidden_fill"], PALETTE["input_fill"], PALETTE["output_fill"]
+STYLE = {"font.family": "DejaVu Sans", "mathtext.fontset": "dejavusans"}
 
 
 def _canvas(width, height, title):
     """A figure whose data units are inches, with the axes hidden."""
-    fig = plt.figure(figsize=(width, height))
+    fig = Figure(figsize=(width, height))
     ax = fig.add_axes([0, 0, 1, 1])
     ax.set_xlim(0, width)
     ax.set_ylim(0, height)
@@ -53,7 +56,6 @@ def _save(fig, path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=150, facecolor="white", metadata={"Software": None})
-    plt.close(fig)
     return path
 
 
@@ -61,8 +63,7 @@ def deep_rnn_grid(path, T=4, L=3):
     """Unrolled L-layer RNN over T steps: H^{(l)}_t gets H^{(l)}_{t-1} (time) and H^{(l-1)}_t (depth)."""
     dx, dy, w, h = 2.3, 1.45, 1.35, 0.72
     x0, y0 = 2.2, 1.3                            # centre of the H_0 column / the X_t row
-    xs = [x0 + dx * t for t in range(T + 1)]      # xs[0]: initial states, xs[t]: step t
-    ys = [y0 + dy * l for l in range(L + 2)]      # ys[0]: inputs, ys[l]: layer l, ys[L+1]: outputs
+    xs, ys = grid_centres(L, T, x0, dx, y0, dy)   # xs[0]: initial states; ys[0]: inputs, ys[L+1]: outputs
     fig, ax = _canvas(xs[-1] + 1.5, ys[-1] + 2.5,
                       f"Unrolled deep RNN: L = {L} layers, T = {T} time steps")
     for l in range(1, L + 1):
@@ -220,9 +221,10 @@ FIGURES = {"deep_rnn_grid.png": deep_rnn_grid, "rnn_2_dataflow.png": rnn_2_dataf
 def main(out_dir=DEFAULT_OUT):
     """Write every figure into out_dir and return the list of paths."""
     out_dir = Path(out_dir)
-    return [draw(out_dir / name) for name, draw in FIGURES.items()]
+    with matplotlib.rc_context(STYLE):
+        return [draw(out_dir / name) for name, draw in FIGURES.items()]
 
 
 if __name__ == "__main__":
-    for p in main(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_OUT):
+    for p in main(sys.argv[1] if len(sys.argv) > 1 else repo_root() / "figures"):
         print(p)

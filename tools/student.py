@@ -1,6 +1,7 @@
 """Student versions: write the notebooks with every exercise solution replaced by a stub.
 
-    python -m helpers.assignments OUT_DIR            (or: python3 course.py student OUT_DIR)
+    python3 course.py student OUT_DIR
+    python -m tools.student OUT_DIR          (the same, from the repository root)
 
 Every ``notebooks/[0-9][0-9]_*.ipynb`` is written to OUT_DIR with each solution block (the
 lines from ``### BEGIN SOLUTION`` to ``### END SOLUTION``, markers included) replaced by
@@ -8,7 +9,8 @@ lines from ``### BEGIN SOLUTION`` to ``### END SOLUTION``, markers included) rep
 the text of a ``# Exercise: ...`` comment right above the block (else "write this part").
 All outputs and execution counts are cleared. When the notebooks show ``../figures/...``,
 figures/ is copied into OUT_DIR and the links become ``figures/...`` so that OUT_DIR is
-self-contained (``helpers`` itself comes from the installed course package).
+self-contained (``helpers`` itself comes from the installed course package). Course tooling:
+not installed with ``helpers`` and never imported by it.
 """
 import argparse
 import json
@@ -19,9 +21,10 @@ from pathlib import Path
 
 import nbformat
 
+from . import repo_root
+
 __all__ = ["student_source", "student_notebook", "make_student_version", "main"]
 
-ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 BEGIN = re.compile(r"^(\s*)#+\s*BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*#+\s*END SOLUTION\s*$")
@@ -105,14 +108,18 @@ def make_student_version(src_notebooks_dir, out_dir):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m helpers.assignments", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.student", description=__doc__.split("\n")[0])
     parser.add_argument("out_dir", nargs="?", default="student",
                         help="where to write the student notebooks (default: student/)")
-    parser.add_argument("--notebooks", default=str(ROOT / "notebooks"),
+    parser.add_argument("--notebooks", default=None,
                         help="folder of the teacher notebooks (default: the course's notebooks/)")
     args = parser.parse_args(argv)
+    notebooks = Path(args.notebooks) if args.notebooks else repo_root() / "notebooks"
+    if not notebooks.is_dir():
+        print(f"error: --notebooks {notebooks}: no such folder", file=sys.stderr)
+        return 1
     try:
-        make_student_version(args.notebooks, args.out_dir)
+        make_student_version(notebooks, args.out_dir)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
