@@ -164,7 +164,9 @@ def test_lab_serves_notebooks_on_loopback_with_a_token_and_stops_with_it(tmp_pat
         while not any("ipykernel" in cmdline(p) for p in tree) and time.monotonic() < deadline:
             time.sleep(0.2)
             tree = descendants(course.pid)
-        assert any("ipykernel" in cmdline(p) for p in tree), [cmdline(p) for p in tree]
+        kernels = [p for p in tree if "ipykernel" in cmdline(p)]
+        assert kernels, [cmdline(p) for p in tree]
+        assert not any(token in str(p.environ()) for p in kernels), "the kernel inherited the token"
 
         course.send_signal(signal.SIGTERM)
         assert course.wait(STEP_TIMEOUT) == 0
