@@ -101,7 +101,22 @@ def setup(extras="", need_corpora=True):
         if run(PY, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", spec) != 0:
             sys.exit("pip install failed (see above)")
         STAMP.write_text(f"{want}\n{want}[{extras}]\n" if extras else f"{want}\n")
+    if extras == "test":
+        install_d2l()
     corpora(required=need_corpora)
+
+
+D2L = "0.17.6"  # the real d2l library, for tests/test_d2l_parity.py only
+
+
+def install_d2l():
+    """Install the real d2l for the parity test, without its dependencies (torchvision, pandas and
+    old pins the course does not use; the test stubs what it imports). Skipped when installed."""
+    site = [*VENV.glob("lib/python3*/site-packages"), VENV / "Lib" / "site-packages"]
+    if any((folder / f"d2l-{D2L}.dist-info").is_dir() for folder in site):
+        return
+    if run(PY, "-m", "pip", "install", "--disable-pip-version-check", "-q", "--no-deps", f"d2l=={D2L}") != 0:
+        sys.exit("pip install d2l failed (see above)")
 
 
 # JupyterLab is started from Python so that the token it is given on its command line (which
