@@ -1,4 +1,4 @@
-"""Tests for the download and cache part of helpers/data.py: DATA_HUB, download, the cache folder.
+"""Tests for helpers/corpora.py: DATA_HUB, download, the cache folder.
 
 Never the network: a local HTTP server on 127.0.0.1 serves small fake corpora, and the cache
 is an empty tmp folder (the real corpora come from $DEEP_RNN_DATA).
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import data
+from helpers import corpora, data
 
 GOOD = b"a tiny fake corpus\nwith two lines\n"
 SHA1 = hashlib.sha1(GOOD).hexdigest()
@@ -67,15 +67,15 @@ def fake(monkeypatch, tmp_path, server):
     """Register a fake course corpus served by the local server; the cache is an empty tmp folder."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("DEEP_RNN_DATA", str(cache))
-    monkeypatch.setattr(data, "TIMEOUT", 5)
-    monkeypatch.setitem(data.DATA_HUB, "fake", (f"{server}/fake.txt", SHA1))
-    monkeypatch.setitem(data.CORPORA, "fake", "fake.txt")  # a course corpus: its own file name
+    monkeypatch.setattr(corpora, "TIMEOUT", 5)
+    monkeypatch.setitem(corpora.DATA_HUB, "fake", (f"{server}/fake.txt", SHA1))
+    monkeypatch.setitem(corpora.CORPORA, "fake", "fake.txt")  # a course corpus: its own file name
     return cache
 
 
 def _serve(name, url):
     """Point DATA_HUB[name] at another URL (same sha1)."""
-    data.DATA_HUB[name] = (url, data.DATA_HUB[name][1])
+    corpora.DATA_HUB[name] = (url, corpora.DATA_HUB[name][1])
 
 
 def _closed_port():
@@ -88,13 +88,13 @@ def _closed_port():
 
 
 def test_data_hub_is_d2ls_registry():
-    assert data.DATA_URL == "http://d2l-data.s3-accelerate.amazonaws.com/"
-    assert data.DATA_HUB["time_machine"] == (data.DATA_URL + "timemachine.txt",
+    assert corpora.DATA_URL == "http://d2l-data.s3-accelerate.amazonaws.com/"
+    assert corpora.DATA_HUB["time_machine"] == (corpora.DATA_URL + "timemachine.txt",
                                              "090b5e7e70c295757f55df93cb0a180b9691891a")
-    assert data.DATA_HUB["shakespeare"][0].endswith("/tinyshakespeare/input.txt")
-    assert set(data.CORPORA) <= set(data.DATA_HUB)  # one registry: every course corpus is in it
+    assert corpora.DATA_HUB["shakespeare"][0].endswith("/tinyshakespeare/input.txt")
+    assert set(corpora.CORPORA) <= set(corpora.DATA_HUB)  # one registry: every course corpus is in it
     import helpers
-    assert helpers.DATA_HUB is data.DATA_HUB and helpers.download is data.download
+    assert helpers.DATA_HUB is corpora.DATA_HUB and helpers.download is corpora.download
 
 
 def test_d2l_zh_registers_and_opens_the_time_machine(monkeypatch):
@@ -109,36 +109,36 @@ def test_d2l_zh_registers_and_opens_the_time_machine(monkeypatch):
 
 
 def test_a_name_registered_by_the_user_is_saved_under_its_url(fake, server, tmp_path):
-    data.DATA_HUB["extra"] = (f"{server}/some/where/extra.txt", SHA1)
+    corpora.DATA_HUB["extra"] = (f"{server}/some/where/extra.txt", SHA1)
     try:
-        path = data.download("extra", cache_dir=tmp_path / "c")
+        path = corpora.download("extra", cache_dir=tmp_path / "c")
     finally:
-        del data.DATA_HUB["extra"]
+        del corpora.DATA_HUB["extra"]
     assert path == str(tmp_path / "c" / "extra.txt") and open(path, "rb").read() == GOOD
 
 
 def test_unknown_name_lists_the_known_ones():
     with pytest.raises(ValueError, match="unknown corpus 'nope'.*'time_machine', 'shakespeare'"):
-        data.download("nope")
+        corpora.download("nope")
 
 
 # ------------------------------------------------------------------ downloads
 
 
 def test_download_good_file(fake, server, capsys):
-    path = data.corpus_path("fake")
+    path = corpora.corpus_path("fake")
     assert path == fake / "fake.txt" and path.read_bytes() == GOOD
     assert os.listdir(fake) == ["fake.txt"]  # no temp file left
     # a line says what is happening before the download starts (a dead server is not silent)
     assert capsys.readouterr().out == f"downloading fake from {server}/fake.txt to {path} ...\n"
     _serve("fake", f"http://127.0.0.1:{_closed_port()}/fake.txt")
-    assert data.corpus_path("fake") == path  # cached: no network needed
+    assert corpora.corpus_path("fake") == path  # cached: no network needed
     assert capsys.readouterr().out == ""  # and nothing printed
     assert data.read_corpus("fake") == ["a tiny fake corpus", "with two lines"]
 
 
 def test_download_into_explicit_cache_dir(fake, server, tmp_path):
-    path = data.download("fake", cache_dir=tmp_path / "other")
+    path = corpora.download("fake", cache_dir=tmp_path / "other")
     assert path == str(tmp_path / "other" / "fake.txt")  # a str, as d2l returns
     assert open(path, "rb").read() == GOOD
     assert not fake.exists()
@@ -148,7 +148,7 @@ def test_download_into_explicit_cache_dir(fake, server, tmp_path):
 def test_cached_file_gets_normal_permissions(fake, umask):
     old = os.umask(umask)
     try:
-        path = data.corpus_path("fake")
+        path = corpora.corpus_path("fake")
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # 0644 usually, not the temp 0600
@@ -162,8 +162,8 @@ def test_cached_file_gets_normal_permissions(fake, umask):
 def test_failed_download_leaves_nothing_behind(fake, server, route, match):
     url = f"{server}/{route}"
     _serve("fake", url)
-    with pytest.raises(data.CorpusError, match=match) as info:
-        data.corpus_path("fake")
+    with pytest.raises(corpora.CorpusError, match=match) as info:
+        corpora.corpus_path("fake")
     message = str(info.value)
     assert "fake.txt" in message and url in message and str(fake) in message
     error = info.value  # the learner sees our message, not a chained urllib traceback
@@ -172,11 +172,11 @@ def test_failed_download_leaves_nothing_behind(fake, server, route, match):
 
 
 def test_a_trickling_server_fails_within_the_deadline(fake, server, monkeypatch):
-    monkeypatch.setattr(data, "DOWNLOAD_DEADLINE", 1)  # the whole download, not each read
+    monkeypatch.setattr(corpora, "DOWNLOAD_DEADLINE", 1)  # the whole download, not each read
     _serve("fake", f"{server}/trickle.txt")  # 34 bytes at one per 0.2 s: 7 s in all
     t0 = time.monotonic()
-    with pytest.raises(data.CorpusError, match="longer than DOWNLOAD_DEADLINE = 1 s") as info:
-        data.corpus_path("fake")
+    with pytest.raises(corpora.CorpusError, match="longer than DOWNLOAD_DEADLINE = 1 s") as info:
+        corpora.corpus_path("fake")
     assert time.monotonic() - t0 < 3  # the deadline, plus at most one 0.2 s read
     assert "download failed" in str(info.value)
     assert not fake.exists() or os.listdir(fake) == []
@@ -185,8 +185,8 @@ def test_a_trickling_server_fails_within_the_deadline(fake, server, monkeypatch)
 def test_offline_gives_one_clear_error(fake):
     url = f"http://127.0.0.1:{_closed_port()}/fake.txt"
     _serve("fake", url)
-    with pytest.raises(data.CorpusError) as info:
-        data.corpus_path("fake")
+    with pytest.raises(corpora.CorpusError) as info:
+        corpora.corpus_path("fake")
     message = str(info.value)
     for needed in ("fake.txt", url, str(fake), "$DEEP_RNN_DATA",
                    f"`{sys.executable} -m helpers`"):  # the interpreter that has helpers
@@ -199,7 +199,7 @@ def test_offline_gives_one_clear_error(fake):
 def test_corrupt_cached_file_is_refused(fake):
     fake.mkdir()
     (fake / "fake.txt").write_bytes(GOOD[:-5])
-    with pytest.raises(data.CorpusError, match="corrupt") as info:
+    with pytest.raises(corpora.CorpusError, match="corrupt") as info:
         data.read_corpus("fake")
     assert "delete" in str(info.value) and "sha1" in str(info.value)
     assert (fake / "fake.txt").read_bytes() == GOOD[:-5]  # left for the learner to inspect
@@ -213,8 +213,8 @@ def test_cache_named_by_a_file_says_it_must_be_a_folder(fake, monkeypatch, tmp_p
     not_a_folder.write_text("some text")
     monkeypatch.setenv("DEEP_RNN_DATA", str(not_a_folder))
     _serve("fake", f"http://127.0.0.1:{_closed_port()}/fake.txt")  # never reached
-    with pytest.raises(data.CorpusError) as info:
-        data.corpus_path("fake")
+    with pytest.raises(corpora.CorpusError) as info:
+        corpora.corpus_path("fake")
     message = str(info.value)
     assert f"{not_a_folder} is a file, but the cache must be a folder" in message
     assert f"set DEEP_RNN_DATA (or cache_dir) to a folder, for example {tmp_path}" in message
@@ -225,8 +225,8 @@ def test_cache_with_a_tilde_is_under_home(fake, monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("DEEP_RNN_DATA", "~/deep")
     monkeypatch.chdir(tmp_path)
-    assert data.data_dir() == tmp_path / "home" / "deep"
-    assert data.corpus_path("fake") == tmp_path / "home" / "deep" / "fake.txt"
+    assert corpora.data_dir() == tmp_path / "home" / "deep"
+    assert corpora.corpus_path("fake") == tmp_path / "home" / "deep" / "fake.txt"
     assert not (tmp_path / "~").exists()  # no literal ./~/deep
 
 
@@ -238,8 +238,8 @@ def test_read_only_cache_lists_the_permission_fix_first(fake, monkeypatch):
         monkeypatch.setattr(os, "access", lambda p, mode: real_access(p, mode)
                             and not (os.fspath(p) == str(fake) and mode & os.W_OK))
     try:
-        with pytest.raises(data.CorpusError) as info:
-            data.corpus_path("fake")
+        with pytest.raises(corpora.CorpusError) as info:
+            corpora.corpus_path("fake")
     finally:
         fake.chmod(0o755)
     message = str(info.value)
@@ -254,7 +254,7 @@ def test_read_only_cache_lists_the_permission_fix_first(fake, monkeypatch):
 
 def test_python_m_helpers_reports_failure_with_exit_code_1(fake, monkeypatch, capsys):
     from helpers.__main__ import main  # `python -m helpers`
-    monkeypatch.setattr(data, "CORPORA", {"fake": "fake.txt"})
+    monkeypatch.setattr(corpora, "CORPORA", {"fake": "fake.txt"})
     assert main() == 0
     assert capsys.readouterr().out.endswith(f"fake: {fake / 'fake.txt'} (sha1 verified)\n")
     (fake / "fake.txt").write_bytes(b"damaged")
@@ -264,25 +264,25 @@ def test_python_m_helpers_reports_failure_with_exit_code_1(fake, monkeypatch, ca
 
 def test_cache_in_a_checkout_is_data_at_the_root(monkeypatch):
     monkeypatch.delenv("DEEP_RNN_DATA", raising=False)
-    root = Path(data.__file__).resolve().parent.parent
-    assert data.data_dir() == root / "data"
-    assert "data/ in the course folder" in data._cache()[1]
+    root = Path(corpora.__file__).resolve().parent.parent
+    assert corpora.data_dir() == root / "data"
+    assert "data/ in the course folder" in corpora._cache()[1]
 
 
 def test_cache_below_a_file_says_it_must_be_a_folder(fake, monkeypatch, tmp_path):
     (tmp_path / "notes.txt").write_text("some text")
     monkeypatch.setenv("DEEP_RNN_DATA", str(tmp_path / "notes.txt" / "cache"))
-    with pytest.raises(data.CorpusError, match=f"{tmp_path / 'notes.txt'} is a file, but the cache "
+    with pytest.raises(corpora.CorpusError, match=f"{tmp_path / 'notes.txt'} is a file, but the cache "
                                                f"must be a folder"):
-        data.corpus_path("fake")
+        corpora.corpus_path("fake")
 
 
 def test_a_write_failure_after_the_download_names_the_permission_fix_first(fake, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
     monkeypatch.setattr(os, "replace", refuse)  # e.g. the folder turned read-only meanwhile
-    with pytest.raises(data.CorpusError, match="cannot write into the cache dir") as info:
-        data.corpus_path("fake")
+    with pytest.raises(corpora.CorpusError, match="cannot write into the cache dir") as info:
+        corpora.corpus_path("fake")
     fixes = str(info.value).split("To fix it, do one of these:\n")[1].splitlines()
     assert fixes[0].startswith(f"  - make {fake} writable for you")
     assert os.listdir(fake) == []  # the temp file is gone too
