@@ -113,6 +113,24 @@ class DepthExplorer(widgets.VBox):
 
     `controls` holds the input widgets; `set(layers=..., hidden=..., cell=..., steps=...)` changes
     them with validation; `summary()` returns the numbers shown; `train_current()` trains.
+
+    The DOM contract. The browser test (tests/browser/explorer.py) reads only the page, and
+    relies on this; keep it when changing the explorer:
+
+    1. The explorer is one displayed widget (one cell output) that holds all of the below.
+    2. An `IntSlider` with description "layers": its value is L (step 1, max > min).
+    3. A `ToggleButtons` with description "cell" offering "RNN", "GRU", "LSTM".
+    4. Shape table: an `HTML` widget whose value holds `<table class="shape-table">` with a row
+       whose first cell is exactly `h_n` and whose next cell holds its shape, e.g. `(2, 32, 256)`,
+       first integer L. A `c_n` row (LSTM) starts with L too. Other rows are ignored.
+    5. Parameter table: `<table class="param-table">` with one row per layer whose first cell is
+       `layer 1`, `layer 2`, ... and whose last cell is that layer's count as an integer,
+       `params_per_layer(cell, ...)[l - 1]`; other rows (header, `total`) are ignored. The counts
+       scale with the gate count (RNN 1, GRU 3, LSTM 4): switching the cell multiplies every
+       layer's count by g_new / g_old.
+    6. Grid: a non-empty element of class `depth-grid` (`grid_svg`'s `<svg class="depth-grid">`)
+       whose markup changes when L or the cell changes.
+    7. Everything updates from `observe` callbacks (no button press), within 90 s.
     """
 
     def __init__(self, layers=2, hidden=64, cell="LSTM", steps=5, batch_size=32, num_inputs=NUM_INPUTS):

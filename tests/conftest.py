@@ -1,6 +1,6 @@
 """Shared pytest configuration for the course's tests.
 
-Browser tests (marker ``browser``, tests/test_browser.py) drive JupyterLab in headless
+Browser tests (marker ``browser``, tests/browser/) drive JupyterLab in headless
 Chromium and re-run every notebook. They are moved to the end of the run so that, in one
 ``pytest --nbval`` session, they start only after everything that trains has finished and
 never compete with it for the two CPU cores.

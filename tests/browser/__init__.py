@@ -1,0 +1,24 @@
+"""Browser tests: every course notebook in a real JupyterLab, driven by headless Chromium.
+
+What a learner sees is checked here, not what nbval compares: widgets that render, figures
+that show up, no tracebacks, and a depth explorer that reacts to its controls. Run them with
+
+    .venv/bin/python -m pytest tests/browser -q
+
+(``python3 course.py test`` runs them last, after everything that trains). They need Debian's
+or Ubuntu's Chromium (``apt-get install chromium`` gives /usr/bin/chromium; Playwright's own
+browser download is not used). Without Chromium or the ``playwright`` package they skip; with
+``CI=true`` they fail instead.
+
+* ``test_jupyterlab.py``: the two tests, short.
+* ``server.py``: the JupyterLab started for the tests (a copy of notebooks/ and figures/).
+* ``runner.py``: one notebook opened in its own page and run top to bottom, and what counts
+  as a problem in the page afterwards.
+* ``explorer.py``: the depth explorer read and moved in the page; the DOM contract it relies
+  on is in ``helpers.widgets.DepthExplorer``'s docstring.
+* ``js/``: the scripts that read the page, loaded at run time.
+* ``conftest.py``: Chromium, the server, the browser, the runs kept for the explorer test.
+
+A screenshot of each whole notebook goes to ``screenshots/<notebook-stem>.png`` (repo root,
+gitignored), also when a test fails, and one of the explorer to ``<stem>-explorer.png``.
+"""

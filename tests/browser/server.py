@@ -1,0 +1,252 @@
+"""The browser tests' JupyterLab: a server started for the tests, its REST API, and the notebooks it shows.
+
+The server runs from this interpreter (``sys.executable -m jupyter lab``) on 127.0.0.1, a free
+port, a random token, ``--no-browser``. Its root is a temporary workspace that mirrors the repo
+layout: ``notebooks/`` and ``figures/`` are *copied* there, so nothing JupyterLab does (autosave,
+checkpoints) can touch the repo's notebooks; autosave is off as well (user settings in a
+temporary folder). ``import helpers`` works because the package is installed in the venv; data
+comes from DEEP_RNN_DATA as usual.
+
+``DEEP_RNN_BROWSER_NOTEBOOKS=<glob>`` (absolute, or relative to the repo root) replaces
+``notebooks/[0-9][0-9]_*.ipynb`` as the notebooks to run (a development hook); the matched
+files are copied into the workspace's ``notebooks/``.
+"""
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "screenshots"
+NOTEBOOKS_ENV = "DEEP_RNN_BROWSER_NOTEBOOKS"
+SERVER_START_TIMEOUT_S = 180  # the machine has 2 shared cores: be generous
+POLL_S = 0.5
+
+# Settings written to a temporary user-settings dir for the test server only.
+LAB_USER_SETTINGS = {
+    # Never write anything back to the opened notebooks.
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
+    # Attach every cell to the DOM so that every output can be inspected and photographed.
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    # No news/update toasts (the network is closed anyway).
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
+
+
+# --------------------------------------------------------------------------- notebooks
+def notebook_paths() -> list[Path]:
+    pattern = os.environ.get(NOTEBOOKS_ENV, "").strip()
+    if pattern:
+        if not os.path.isabs(pattern):
+            pattern = str(REPO / pattern)
+        return sorted(Path(p) for p in glob.glob(pattern) if p.endswith(".ipynb"))
+    return sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def code_sources(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    return [cell.source for cell in nb.cells if cell.cell_type == "code"]
+
+
+def uses_depth_explorer(path: Path) -> bool:
+    try:
+        return any("depth_explorer(" in src for src in code_sources(path))
+    except Exception:  # unreadable notebook: the run test reports it
+        return False
+
+
+def png_outputs(path: Path) -> int:
+    nb = nbformat.read(path, as_version=4)
+    return sum(
+        1
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if "image/png" in out.get("data", {})
+    )
+
+
+NOTEBOOKS = notebook_paths()
+EXPLORER_NOTEBOOKS = [p for p in NOTEBOOKS if uses_depth_explorer(p)]
+
+
+def workspace_rel(path: Path) -> str:
+    """Path of a notebook's copy, relative to the JupyterLab root (the workspace)."""
+    return f"notebooks/{path.name}"
+
+
+def params(paths: list[Path], none_reason: str):
+    """One test per notebook, named by its stem; a skipped one when there is none."""
+    if not paths:
+        return [pytest.param(None, marks=pytest.mark.skip(reason=none_reason), id="none")]
+    return [pytest.param(p, id=p.stem) for p in paths]
+
+
+# --------------------------------------------------------------------------- skipping
+def skip_or_fail(reason: str) -> None:
+    if os.environ.get("CI", "").strip().lower() == "true":
+        pytest.fail(f"{reason} (CI=true, so this fails instead of skipping)", pytrace=False)
+    pytest.skip(reason)
+
+
+def find_chromium() -> str | None:
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+# --------------------------------------------------------------------------- JupyterLab
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class Lab:
+    """A JupyterLab server started by the test, and its REST API."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.root = tmp / "root"
+        self.token = secrets.token_hex(24)
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp / "jupyterlab.log"
+        self.proc: subprocess.Popen | None = None
+
+    # REST ---------------------------------------------------------------
+    def api(self, method: str, path: str, timeout: float = 30):
+        req = urllib.request.Request(
+            self.base_url + path, method=method, headers={"Authorization": f"token {self.token}"}
+        )
+        with _NO_PROXY.open(req, timeout=timeout) as resp:
+            body = resp.read()
+        return json.loads(body) if body else None
+
+    def session_for(self, rel: str) -> dict | None:
+        for session in self.api("GET", "/api/sessions"):
+            if session.get("path") == rel:
+                return session
+        return None
+
+    def shutdown_session(self, rel: str) -> None:
+        """Shut down the notebook's kernel (DELETE /api/sessions/<id> stops it)."""
+        with contextlib.suppress(Exception):
+            session = self.session_for(rel)
+            if session:
+                self.api("DELETE", f"/api/sessions/{session['id']}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return "(no log)"
+        return "\n".join(text[-lines:])
+
+    # process ------------------------------------------------------------
+    def start(self) -> None:
+        settings_dir = self.tmp / "user-settings"
+        for rel, value in LAB_USER_SETTINGS.items():
+            target = settings_dir / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(value))
+        env = dict(os.environ)
+        env.update(
+            JUPYTER_CONFIG_DIR=str(self.tmp / "config"),  # ignore ~/.jupyter
+            JUPYTER_RUNTIME_DIR=str(self.tmp / "runtime"),
+            PYTHONUNBUFFERED="1",
+        )
+        cmd = [
+            sys.executable, "-m", "jupyter", "lab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+            "--ServerApp.allow_root=True",
+            f"--LabApp.user_settings_dir={settings_dir}",
+            f"--LabApp.workspaces_dir={self.tmp / 'workspaces'}",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ]
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                cmd, cwd=self.root, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"JupyterLab exited with code {self.proc.returncode} before serving:\n{self.log_tail()}"
+                )
+            with contextlib.suppress(OSError, urllib.error.URLError, ValueError):
+                if self.api("GET", "/api/status", timeout=5) is not None:
+                    return
+            time.sleep(POLL_S)
+        raise RuntimeError(f"JupyterLab did not answer /api/status within {SERVER_START_TIMEOUT_S}s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        import psutil  # a dependency of ipykernel
+
+        try:
+            children = psutil.Process(self.proc.pid).children(recursive=True)  # kernels included
+        except psutil.Error:
+            children = []
+        with contextlib.suppress(Exception):
+            for kernel in self.api("GET", "/api/kernels", timeout=10):
+                with contextlib.suppress(Exception):
+                    self.api("DELETE", f"/api/kernels/{kernel['id']}", timeout=30)
+        if self.proc.poll() is None:
+            self.proc.terminate()  # SIGTERM: the server also shuts its kernels down
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        alive = [c for c in children if c.is_running()]
+        for child in alive:
+            with contextlib.suppress(psutil.Error):
+                child.terminate()
+        _, alive = psutil.wait_procs(alive, timeout=10)
+        for child in alive:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def populate_workspace(root: Path) -> None:
+    """Mirror the repo layout in the server root: copies of notebooks/ and figures/."""
+    ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+    (root / "notebooks").mkdir(parents=True)
+    for folder in ("figures",):
+        if (REPO / folder).is_dir():
+            shutil.copytree(REPO / folder, root / folder, ignore=ignore)
+    if os.environ.get(NOTEBOOKS_ENV, "").strip():
+        for path in NOTEBOOKS:
+            shutil.copy2(path, root / "notebooks" / path.name)
+    elif (REPO / "notebooks").is_dir():
+        shutil.copytree(REPO / "notebooks", root / "notebooks", ignore=ignore, dirs_exist_ok=True)
+
