@@ -239,7 +239,11 @@ def stop_lab(proc, signals, timeout=LAB_STOP_TIMEOUT):
 def test():
     setup("test")
     one_thread()
-    # One pytest run: unit tests, then every notebook under strict nbval, then the browser test last.
+    # The linter first (seconds; its rules are in pyproject.toml), then one pytest run: unit
+    # tests, then every notebook under strict nbval, then the browser test last.
+    if run(PY, "-m", "ruff", "check", ".") != 0:
+        print("ruff check failed (see above): fix what it lists, then run the tests again.", flush=True)
+        return 1
     return run(PY, "-m", "pytest", "--nbval", "--nbval-current-env", *sys.argv[2:])
 
 

@@ -130,7 +130,8 @@ def rnn_2_dataflow(path):
             ha="center", fontsize=11, color="#555555")
     # right-hand panel: the equations and the parameter table
     px = 11.4
-    rows = [(r"$W_{xh1}$", "V × h", r"layer 1 reads $X_t$"), (r"$W_{hh1}$", "h × h", r"$\mathrm{H1}_{t-1} \to \mathrm{H1}_t$"),
+    rows = [(r"$W_{xh1}$", "V × h", r"layer 1 reads $X_t$"),
+            (r"$W_{hh1}$", "h × h", r"$\mathrm{H1}_{t-1} \to \mathrm{H1}_t$"),
             (r"$b_{h1}$", "h", ""), (r"$W_{xh2}$", "h × h", r"layer 2 reads $\mathrm{H1}_t$"),
             (r"$W_{hh2}$", "h × h", r"$\mathrm{H2}_{t-1} \to \mathrm{H2}_t$"), (r"$b_{h2}$", "h", ""),
             (r"$W_{hq}$", "h × V", r"output reads $\mathrm{H2}_t$"), (r"$b_q$", "V", "")]

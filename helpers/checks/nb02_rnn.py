@@ -17,7 +17,8 @@ def check_rnn_step(rnn_step):
         W_xh, W_hh, b_h = (torch.randn(V, h, generator=g), torch.randn(h, h, generator=g),
                            torch.randn(h, generator=g))
         args = [t.clone().requires_grad_(True) for t in (X_t, H, W_xh, W_hh, b_h)]
-        desc = f"rnn_step with X_t {describe(X_t)}, H {describe(H)}, W_xh {describe(W_xh)}, W_hh {describe(W_hh)}, b_h {describe(b_h)}"
+        desc = (f"rnn_step with X_t {describe(X_t)}, H {describe(H)}, W_xh {describe(W_xh)}, "
+                f"W_hh {describe(W_hh)}, b_h {describe(b_h)}")
         got = call(rnn_step, "rnn_step", args, hint)
         if isinstance(got, (tuple, list)) and len(got) == 1 and torch.is_tensor(got[0]):
             raise CheckFailed(f"{desc}: return the new hidden state H itself, a tensor of shape ({B}, {h}); "

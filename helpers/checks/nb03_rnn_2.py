@@ -69,7 +69,8 @@ def check_get_params_2(get_params_2):
 def check_init_rnn_2_state(init_rnn_2_state):
     """init_rnn_2_state(batch_size, num_hiddens, device) -> (H1, H2), zeros (batch_size, num_hiddens) each."""
     __tracebackhide__ = True
-    hint = "return (torch.zeros((batch_size, num_hiddens), device=device), torch.zeros((batch_size, num_hiddens), device=device))."
+    hint = ("return (torch.zeros((batch_size, num_hiddens), device=device), "
+            "torch.zeros((batch_size, num_hiddens), device=device)).")
     for B, h in ((2, 4), (3, 5)):
         desc = f"init_rnn_2_state({B}, {h}, device)"
         got = call(init_rnn_2_state, "init_rnn_2_state", (B, h, CPU), hint)
@@ -117,7 +118,8 @@ def check_structure(result, case, desc):
                           f"(num_steps * batch, vocab); you returned {describe(outputs)}: "
                           f"join them with torch.cat(outputs, dim=0).")
     if not torch.is_tensor(outputs):
-        raise CheckFailed(f"{desc}: outputs should be a tensor of shape ({T * B}, {V}); you returned {describe(outputs)}.")
+        raise CheckFailed(f"{desc}: outputs should be a tensor of shape ({T * B}, {V}); "
+                          f"you returned {describe(outputs)}.")
     if tuple(outputs.shape) != (T * B, V):
         got = tuple(outputs.shape)
         why = ""

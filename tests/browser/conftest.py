@@ -3,6 +3,7 @@ and the notebook runs the run test keeps open for the explorer test."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 
 import pytest
 
@@ -19,7 +20,7 @@ def chromium_path() -> str:
             "install it with `apt-get install chromium` (Debian/Ubuntu)"
         )
     try:
-        import playwright.sync_api  # noqa: F401  (only whether it imports)
+        importlib.import_module("playwright.sync_api")
     except ImportError:
         skip_or_fail("the playwright package is missing; install the test extras: pip install -e '.[test]'")
     return path

@@ -134,7 +134,7 @@ class NotebookRun:
         self.menu("Edit", "Clear Outputs of All Cells")
         if not self.status()["prompts"]:
             return
-        for attempt in range(3):
+        for _ in range(3):  # attempts
             self.menu("Run", "Run All Cells")
             self._wait_settled(t0)
             if any(re.fullmatch(r"\[\d+\]:?", p) for p in self.status()["prompts"]):

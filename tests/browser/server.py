@@ -199,7 +199,8 @@ class Lab:
                 if self.api("GET", "/api/status", timeout=5) is not None:
                     return
             time.sleep(POLL_S)
-        raise RuntimeError(f"JupyterLab did not answer /api/status within {SERVER_START_TIMEOUT_S}s:\n{self.log_tail()}")
+        raise RuntimeError(
+            f"JupyterLab did not answer /api/status within {SERVER_START_TIMEOUT_S}s:\n{self.log_tail()}")
 
     def stop(self) -> None:
         if self.proc is None:

@@ -28,7 +28,8 @@ def test_notebook_runs_cleanly_in_jupyterlab(source, lab, browser, kept_runs):
     else:
         run.close()
     if sha256(source) != digest:  # JupyterLab only ever sees a copy, so this means a concurrent edit
-        warnings.warn(f"{source} changed on disk while its browser test ran (the test ran the earlier version)")
+        warnings.warn(f"{source} changed on disk while its browser test ran (the test ran the earlier version)",
+                      stacklevel=1)
     if problems:
         pytest.fail(failure_message(run, problems, shot), pytrace=False)
 

@@ -8,7 +8,6 @@ from helpers import checks
 
 from .util import fails
 
-
 # correct implementations (what a learner should write)
 
 def perplexity(mean_loss):

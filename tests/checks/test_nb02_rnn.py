@@ -6,7 +6,6 @@ from helpers import checks
 
 from .util import fails
 
-
 # correct implementations (what a learner should write)
 
 def rnn_step(X_t, H, W_xh, W_hh, b_h):

@@ -7,7 +7,6 @@ from helpers import checks
 
 from .util import fails
 
-
 # correct implementations (what a learner should write)
 
 def get_params_2(vocab_size, num_hiddens, device):

@@ -7,7 +7,6 @@ from helpers import checks
 
 from .util import fails
 
-
 # correct implementations (what a learner should write)
 
 def predict_lstm_shapes(num_inputs, num_hiddens, num_layers, batch_size, num_steps, batch_first):

@@ -7,7 +7,6 @@ from helpers import checks
 
 from .util import fails
 
-
 # correct implementations (what a learner should write)
 
 def deep_begin_state(cell, num_layers, batch_size, num_hiddens):
