@@ -70,6 +70,15 @@ class Explorer:
     def read(self) -> dict:
         return self.root.evaluate(EXPLORER_JS)
 
+    def expect(self, ok, before: dict, what: str) -> dict:
+        """Wait until ok(state) holds and the grid has changed; else fail, saying what was missing."""
+        changed, after = wait_for(
+            self.read, lambda s: ok(s) and s["grid"] and s["grid"]["sig"] != before["grid"]["sig"], UPDATE_TIMEOUT_S)
+        if not changed:
+            self.fail(f"{what}, with a changed grid, within {UPDATE_TIMEOUT_S}s:\n"
+                      f"  before: {before}\n  after:  {after}")
+        return after
+
     def shown_as_the_contract_says(self) -> dict:
         """Wait for the explorer's output, check the contract, return what it shows."""
         try:
@@ -99,19 +108,11 @@ class Explorer:
             self.page.keyboard.press("Control+A")
             self.page.keyboard.type(str(L1))
             self.page.keyboard.press("Enter")
-        ok, after = wait_for(
-            self.read,
-            lambda s: s["slider"]["value"] == L1
-            and s["h_n"] and s["h_n"][0] == L1
-            and s["layers"] is not None and len(s["layers"]) == L1
-            and s["grid"] and s["grid"]["sig"] != before["grid"]["sig"],
-            UPDATE_TIMEOUT_S,
-        )
-        if not ok:
-            self.fail(f"after moving 'layers' {L0} -> {L1} (key {key}) the page did not show L={L1} in the "
-                      f"slider, h_n and the parameter table, with a changed grid, within "
-                      f"{UPDATE_TIMEOUT_S}s:\n  before: {before}\n  after:  {after}")
-        return after
+        return self.expect(
+            lambda s: s["slider"]["value"] == L1 and s["h_n"] and s["h_n"][0] == L1
+            and s["layers"] is not None and len(s["layers"]) == L1,
+            before, f"after moving 'layers' {L0} -> {L1} (key {key}) the page did not show L={L1} in the "
+                    f"slider, h_n and the parameter table")
 
     def switch_cell(self, before: dict) -> dict:
         """Pick another cell (LSTM, or GRU when LSTM is on); expect every per-layer count to
@@ -122,18 +123,11 @@ class Explorer:
             has=self.page.locator(".widget-label", has_text=re.compile(r"^\s*cell\s*$"))).first
         selector.locator("button", has_text=re.compile(rf"^\s*{c1}\s*$")).click()
         g0, g1, old = GATES[c0], GATES[c1], before["layers"]
-        ok, after = wait_for(
-            self.read,
-            lambda s: s["cell"] == c1
-            and s["layers"] is not None and len(s["layers"]) == L
-            and all(n * g0 == o * g1 for n, o in zip(s["layers"], old))
-            and s["grid"] and s["grid"]["sig"] != before["grid"]["sig"],
-            UPDATE_TIMEOUT_S,
-        )
-        if not ok:
-            self.fail(f"after switching the cell {c0} -> {c1} the page did not update within "
-                      f"{UPDATE_TIMEOUT_S}s: every per-layer parameter count should scale by "
-                      f"{g1}/{g0} and the grid should change:\n  before: {before}\n  after:  {after}")
+        after = self.expect(
+            lambda s: s["cell"] == c1 and s["layers"] is not None and len(s["layers"]) == L
+            and all(n * g0 == o * g1 for n, o in zip(s["layers"], old)),
+            before, f"after switching the cell {c0} -> {c1} the page did not scale every per-layer "
+                    f"parameter count by {g1}/{g0}")
         if not after["h_n"] or after["h_n"][0] != L:
             self.fail(f"after switching the cell, h_n lost L={L}: {after['h_n']}")
         if after["c_n"] is not None and after["c_n"][:1] != [L]:
