@@ -255,6 +255,23 @@ def execute():
                "--ExecutePreprocessor.timeout=600", *notebooks)
 
 
+def from_callers_folder(args, path_options=("--notebooks",)):
+    """Tools run in ROOT: make their path arguments (positional, or after `path_options`) absolute
+    against the folder course.py was started in. An empty one stays empty, for the tool to refuse."""
+    def absolute(value):
+        return str(Path(value).expanduser().absolute()) if value.strip() else value
+    result, args = [], iter(args)
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if arg in path_options:
+            result += [arg, absolute(next(args, ""))]
+        elif eq and name in path_options:
+            result.append(f"{name}={absolute(value)}")
+        else:
+            result.append(arg if arg.startswith("-") else absolute(arg))
+    return result
+
+
 def main():
     commands = {
         "lab": lab,
@@ -262,7 +279,7 @@ def main():
         "execute": execute,
         "bench": lambda: (setup(), run(PY, "benchmarks/bench_train.py", *sys.argv[2:]))[1],
         "figures": lambda: (setup(), run(PY, "-m", "tools.figures", *sys.argv[2:]))[1],
-        "student": lambda: (setup(), run(PY, "-m", "tools.student", *sys.argv[2:]))[1],
+        "student": lambda: (setup(), run(PY, "-m", "tools.student", *from_callers_folder(sys.argv[2:])))[1],
         "setup": lambda: setup("test") or 0,
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:

@@ -235,3 +235,25 @@ def test_setup_reinstalls_a_venv_copied_from_another_clone(tmp_path, monkeypatch
     else:
         assert "packages: already installed" in printed
         assert calls == []
+
+
+def test_tool_paths_are_made_absolute_against_the_callers_folder(tmp_path, monkeypatch):
+    course = load_course()
+    monkeypatch.chdir(tmp_path)
+    assert course.from_callers_folder(["out", "--notebooks", "nb", "--flag"]) == \
+        [str(tmp_path / "out"), "--notebooks", str(tmp_path / "nb"), "--flag"]
+    assert course.from_callers_folder(["--notebooks=nb", str(tmp_path / "abs")]) == \
+        [f"--notebooks={tmp_path / 'nb'}", str(tmp_path / "abs")]
+    assert course.from_callers_folder([""]) == [""]  # left for tools.student to refuse by name
+
+
+@pytest.mark.slow
+def test_student_command_writes_a_relative_out_dir_in_the_callers_folder(tmp_path):
+    """`python3 course.py student mine` run from another folder writes there, not into the course folder."""
+    done = subprocess.run([sys.executable, str(ROOT / "course.py"), "student", "mine"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=START_TIMEOUT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    written = sorted(p.name for p in (tmp_path / "mine").glob("[0-9][0-9]_*.ipynb"))
+    assert written == sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert f"wrote {tmp_path / 'mine' / written[0]}" in done.stdout
+    assert not (ROOT / "mine").exists()

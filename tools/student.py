@@ -11,12 +11,18 @@ All outputs and execution counts are cleared. When the notebooks show ``../figur
 figures/ is copied into OUT_DIR and the links become ``figures/...`` so that OUT_DIR is
 self-contained (``helpers`` itself comes from the installed course package). Course tooling:
 not installed with ``helpers`` and never imported by it.
+
+Nothing is written until every check has passed: OUT_DIR must be a folder (or not exist yet),
+outside notebooks/ and every folder pytest collects (``testpaths`` in pyproject.toml), and no
+file or folder it would write may be a symbolic link (nothing is ever written through one).
 """
 import argparse
 import json
+import os
 import re
 import shutil
 import sys
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -79,28 +85,88 @@ def student_notebook(nb, name="notebook"):
     return nb, tasks, links_figures
 
 
+def _testpaths(course):
+    """The folders pytest collects in `course`, from its pyproject.toml (none without one)."""
+    pyproject = course / "pyproject.toml"
+    if not pyproject.is_file():
+        return []
+    options = tomllib.loads(pyproject.read_text()).get("tool", {}).get("pytest", {}).get("ini_options", {})
+    return [course / path for path in options.get("testpaths", [])]
+
+
+def _checked_out_dir(src, out_dir):
+    """OUT_DIR as an absolute path; ValueError, before anything is written, where writing there is unsafe."""
+    if not str(out_dir).strip():
+        raise ValueError(f"OUT_DIR is empty ({str(out_dir)!r}): name the folder for the student notebooks, "
+                         f"e.g. `python3 course.py student ~/student-notebooks`")
+    out = Path(out_dir).expanduser().absolute()
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"OUT_DIR {out} is a file, not a folder: name a new folder or an existing one")
+    if out.is_symlink() and not out.exists():
+        raise ValueError(f"OUT_DIR {out} is a symbolic link to {os.readlink(out)}, which does not exist: "
+                         f"name a real folder")
+    course, real = src.resolve().parent, out.resolve()
+    if real == src.resolve():
+        raise ValueError(f"{out} is the source folder: the student version would overwrite the solutions")
+    if real == course:
+        raise ValueError(f"OUT_DIR {out} is the course folder itself: its figures/ would be copied onto "
+                         f"themselves; name a folder of its own, e.g. {course / 'student'}")
+    for inside in [src.resolve(), *(p.resolve() for p in _testpaths(course))]:
+        if real == inside or inside in real.parents:
+            raise ValueError(f"OUT_DIR {out} lies in {inside}, where pytest would collect the student "
+                             f"notebooks and fail on every exercise: write them outside it, "
+                             f"e.g. to {course / 'student'}")
+    return out
+
+
+def _refuse_symlinks(out, targets):
+    """ValueError naming the first file or folder between `out` and a target that is a symbolic link."""
+    for target in targets:
+        for path in [*reversed(target.relative_to(out).parents[:-1]), target.relative_to(out)]:
+            if (out / path).is_symlink():
+                raise ValueError(f"{out / path} is a symbolic link (to {os.readlink(out / path)}): the student "
+                                 f"export never writes through one; remove it or name another OUT_DIR")
+
+
+def _open_new(target, mode):
+    """Open `target` for writing without following a symbolic link there (O_NOFOLLOW where it exists)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    return os.fdopen(os.open(target, flags, 0o666), mode, **({"encoding": "utf-8"} if "b" not in mode else {}))
+
+
 def make_student_version(src_notebooks_dir, out_dir):
     """Write the student version of every NN_*.ipynb of src_notebooks_dir to out_dir.
 
     Returns {notebook path written: [task, ...]}; prints one line per file written.
+    Raises ValueError before writing anything when out_dir is unsafe (see the module docstring).
     """
-    src, out = Path(src_notebooks_dir), Path(out_dir)
-    if out.resolve() == src.resolve():
-        raise ValueError(f"{out} is the source folder: the student version would overwrite the solutions")
-    written, links_figures = {}, False
-    out.mkdir(parents=True, exist_ok=True)
+    src = Path(src_notebooks_dir)
+    out = _checked_out_dir(src, out_dir)
+    students, links_figures = [], False
     for path in sorted(src.glob(NOTEBOOK_GLOB)):
         nb = nbformat.read(path, as_version=4)
         nb, tasks, links = student_notebook(nb, name=path.name)
         links_figures |= links
         nbformat.validate(nb)
-        target = out / path.name
-        nbformat.write(nb, target)
+        students.append((out / path.name, nb, tasks))
+    figures = src.parent / "figures"
+    copies = []
+    if links_figures and figures.is_dir():
+        copies = [(f, out / "figures" / f.relative_to(figures)) for f in sorted(figures.rglob("*")) if f.is_file()]
+    _refuse_symlinks(out, [target for target, _, _ in students] + [target for _, target in copies])
+
+    written = {}
+    out.mkdir(parents=True, exist_ok=True)
+    for target, nb, tasks in students:
+        with _open_new(target, "w") as f:
+            nbformat.write(nb, f)
         written[target] = tasks
         print(f"wrote {target} ({len(tasks)} exercise{'s' if len(tasks) != 1 else ''})")
-    figures = src.parent / "figures"
-    if links_figures and figures.is_dir():
-        shutil.copytree(figures, out / "figures", dirs_exist_ok=True)
+    for source, target in copies:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(source, "rb") as f, _open_new(target, "wb") as g:
+            shutil.copyfileobj(f, g)
+    if copies:
         print(f"copied {figures} to {out / 'figures'}")
     if not written:
         print(f"no notebooks matching {NOTEBOOK_GLOB} in {src}")
@@ -122,6 +188,9 @@ def main(argv=None):
         make_student_version(notebooks, args.out_dir)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"error: cannot write the student notebooks to {args.out_dir!r}: {err}", file=sys.stderr)
         return 1
     return 0
 

@@ -321,3 +321,122 @@ def test_real_student_notebook_stops_with_the_friendly_message(real_student):
         error = run(student.cells[:(following[-1] if following else first) + 1])
     assert error.ename == "NotImplementedError", str(error)
     assert error.evalue == f"Exercise: {task}"
+
+
+# ---------------------------------------------------------------------------------------
+# an unsafe OUT_DIR is refused before anything is written (issue 12)
+# ---------------------------------------------------------------------------------------
+
+def files_under(folder):
+    return sorted(p.relative_to(folder) for p in folder.rglob("*")) if folder.exists() else []
+
+
+def test_a_symlinked_notebook_in_out_is_refused_and_its_target_untouched(course):
+    elsewhere = course / "elsewhere.txt"
+    elsewhere.write_text("precious")
+    out = course / "out"
+    out.mkdir()
+    (out / "01_fake.ipynb").symlink_to(elsewhere)
+    with pytest.raises(ValueError, match=re.escape(
+            f"{out / '01_fake.ipynb'} is a symbolic link (to {elsewhere}): the student export never "
+            "writes through one; remove it or name another OUT_DIR")):
+        export.make_student_version(course / "notebooks", out)
+    assert elsewhere.read_text() == "precious"
+    assert files_under(out) == [Path("01_fake.ipynb")]
+
+
+@pytest.mark.parametrize("link", ["figures", "figures/grid.png"])
+def test_a_symlinked_figures_folder_or_file_in_out_is_refused(course, link):
+    elsewhere = course / "elsewhere"
+    elsewhere.mkdir()
+    out = course / "out"
+    (out / "figures").mkdir(parents=True)
+    if link == "figures":
+        (out / "figures").rmdir()
+        (out / "figures").symlink_to(elsewhere, target_is_directory=True)
+    else:
+        (elsewhere / "grid.png").write_text("precious")
+        (out / link).symlink_to(elsewhere / "grid.png")
+    with pytest.raises(ValueError, match=re.escape(f"{out / link} is a symbolic link (to ")):
+        export.make_student_version(course / "notebooks", out)
+    assert files_under(elsewhere) == ([] if link == "figures" else [Path("grid.png")])
+    assert link == "figures" or (elsewhere / "grid.png").read_text() == "precious"
+    assert not (out / "01_fake.ipynb").exists()  # refused before any notebook was written
+
+
+def test_out_dir_that_is_a_file_is_refused(course, capsys):
+    out = course / "out.txt"
+    out.write_text("a file")
+    with pytest.raises(ValueError, match=re.escape(f"OUT_DIR {out} is a file, not a folder: name a new "
+                                                   "folder or an existing one")):
+        export.make_student_version(course / "notebooks", out)
+    assert out.read_text() == "a file"
+    assert export.main([str(out), "--notebooks", str(course / "notebooks")]) == 1
+    assert f"error: OUT_DIR {out} is a file, not a folder" in capsys.readouterr().err
+
+
+def test_out_dir_that_is_a_broken_symlink_is_refused(course):
+    out = course / "out"
+    out.symlink_to(course / "gone", target_is_directory=True)
+    with pytest.raises(ValueError, match=re.escape(f"OUT_DIR {out} is a symbolic link to {course / 'gone'}, "
+                                                   "which does not exist: name a real folder")):
+        export.make_student_version(course / "notebooks", out)
+    assert not (course / "gone").exists()
+
+
+def test_an_empty_out_dir_is_refused_not_taken_as_the_working_folder(course, monkeypatch, capsys):
+    monkeypatch.chdir(course)
+    before = files_under(course)
+    assert export.main(["", "--notebooks", str(course / "notebooks")]) == 1
+    assert "error: OUT_DIR is empty (''): name the folder for the student notebooks, e.g. " \
+           "`python3 course.py student ~/student-notebooks`" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"OUT_DIR is empty \(' '\)"):
+        export.make_student_version(course / "notebooks", " ")
+    assert files_under(course) == before
+
+
+def test_a_relative_out_dir_is_taken_from_the_working_folder(course, tmp_path, monkeypatch, capsys):
+    caller = tmp_path / "caller"
+    caller.mkdir()
+    monkeypatch.chdir(caller)
+    assert export.main(["mine", "--notebooks", str(course / "notebooks")]) == 0
+    assert f"wrote {caller / 'mine' / '01_fake.ipynb'} (2 exercises)" in capsys.readouterr().out
+    assert (caller / "mine" / "figures" / "grid.png").exists()
+
+
+@pytest.mark.parametrize("where", ["notebooks", "notebooks/student", "tests", "tests/deep/student"])
+def test_out_dir_where_pytest_collects_is_refused(course, where):
+    (course / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["tests", "notebooks"]\n')
+    (course / "tests").mkdir()
+    out = course / where
+    before = files_under(course)
+    message = ("would overwrite the solutions" if where == "notebooks" else
+               f"OUT_DIR {out} lies in {course / where.split('/')[0]}, where pytest would collect the student "
+               f"notebooks and fail on every exercise: write them outside it, e.g. to {course / 'student'}")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        export.make_student_version(course / "notebooks", out)
+    assert files_under(course) == before
+
+
+def test_out_dir_that_is_the_course_folder_is_refused(course):
+    with pytest.raises(ValueError, match=re.escape(
+            f"OUT_DIR {course} is the course folder itself: its figures/ would be copied onto themselves; "
+            f"name a folder of its own, e.g. {course / 'student'}")):
+        export.make_student_version(course / "notebooks", course)
+    assert not (course / "01_fake.ipynb").exists()
+
+
+def test_out_dir_below_a_file_gives_a_clear_error(course, capsys):
+    (course / "a-file").write_text("x")
+    out = course / "a-file" / "out"
+    assert export.main([str(out), "--notebooks", str(course / "notebooks")]) == 1
+    assert f"error: cannot write the student notebooks to {str(out)!r}: " in capsys.readouterr().err
+
+
+def test_written_files_are_readable_by_others(course):
+    import os
+    export.make_student_version(course / "notebooks", course / "out")
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in [course / "out" / "01_fake.ipynb", course / "out" / "figures" / "grid.png"]:
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask
