@@ -61,7 +61,8 @@ class Accumulator:
         self.data = [0.0] * n
 
     def add(self, *args):
-        self.data = [a + float(b) for a, b in zip(self.data, args)]
+        # .detach(): the book adds the loss itself (l * n), which needs no gradient here
+        self.data = [a + float(b.detach() if torch.is_tensor(b) else b) for a, b in zip(self.data, args)]
 
     def reset(self):
         self.data = [0.0] * len(self.data)
