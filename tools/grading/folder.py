@@ -1,0 +1,76 @@
+"""An nbgrader course folder of the course's notebooks, and running nbgrader in it with its default settings.
+
+nbgrader's layout: COURSE_DIR/source/<assignment>/<notebook>.ipynb; each notebook is one
+assignment of the same name. nbgrader copies an assignment folder's other files into release/,
+so the figures a notebook links go beside it and ``../figures/x.png`` becomes ``figures/x.png``.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .stamp import dumps, notebooks_in, source_of, stamp_notebook
+
+FIGURE_LINK = re.compile(r"\.\./figures/([A-Za-z0-9_.-]+)")
+
+
+def layout_course(notebooks_dir, course_dir, names=None):
+    """Write COURSE_DIR/source/NN_name/NN_name.ipynb, stamped, for each notebook (or those in `names`).
+
+    The figures each notebook links are copied to source/NN_name/figures/. Returns the assignment names.
+    """
+    notebooks_dir, course_dir = Path(notebooks_dir), Path(course_dir)
+    paths = [p for p in notebooks_in(notebooks_dir) if names is None or p.stem in names]
+    for path in paths:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        stamp_notebook(nb, path.name)
+        folder = course_dir / "source" / path.stem
+        folder.mkdir(parents=True, exist_ok=True)
+        for cell in nb["cells"]:
+            text = source_of(cell)
+            for figure in FIGURE_LINK.findall(text):
+                found = notebooks_dir.parent / "figures" / figure
+                if not found.is_file():
+                    raise FileNotFoundError(f"{path.name} links ../figures/{figure}, which is not in {found.parent}")
+                (folder / "figures").mkdir(exist_ok=True)
+                shutil.copy2(found, folder / "figures" / figure)
+            if FIGURE_LINK.search(text):
+                cell["source"] = text.replace("../figures/", "figures/").splitlines(keepends=True)
+        (folder / path.name).write_text(dumps(nb), encoding="utf-8")
+    return [p.stem for p in paths]
+
+
+def nbgrader_commands(course_dir, names):
+    """The standard nbgrader commands, with its default settings, that a teacher runs in the course folder."""
+    a = names[0]
+    return f"""\
+In {course_dir}, with the course's environment active (`source .venv/bin/activate`; on Windows
+`.venv\\Scripts\\activate`: nbgrader runs the kernels, and needs its own `alembic` on PATH),
+for each assignment ({', '.join(names)}), here {a}:
+
+    nbgrader generate_assignment {a}   # release/{a}/: the students' copy, figures included
+    # hand it out; put what comes back in submitted/<student_id>/{a}/{a}.ipynb
+    # (or `nbgrader collect {a}` with an nbgrader exchange)
+    nbgrader autograde {a}             # runs every submission, scores the check cells
+    nbgrader formgrader                # or JupyterLab's Formgrader: grade the written answers by hand
+    nbgrader export                    # grades.csv: every student, every assignment
+
+Autograde runs each notebook in one kernel with a 30 s limit per cell; OMP_NUM_THREADS=1 makes
+the course's small models fastest, and DEEP_RNN_DATA=/path/to/corpora is needed only where the
+corpora are not in the course's cache. `python3 course.py grade SUBMISSIONS_DIR` does all of this
+in a temporary folder and writes a CSV per student and exercise."""
+
+
+def run_nbgrader(course_dir, *args, quiet=True):
+    """Run one nbgrader command in `course_dir` with its default settings; raise with its log on failure."""
+    command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course_dir}"]
+    # nbgrader runs `alembic` (its gradebook's migrations) from PATH: this Python's bin/ comes first.
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    done = subprocess.run(command, cwd=course_dir, env=env, capture_output=quiet, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{done.stdout or ''}{done.stderr or ''}")
+    return done

@@ -1,0 +1,24 @@
+"""The points of every autograded check and every answer graded by hand, by grade_id: one table for the course.
+
+A grade cell's grade_id is the check it calls (``check_rnn_2``); a written answer's is the name
+in its ``<!-- grade_id: NAME -->``. ``python3 course.py stamp`` refuses a grade cell missing here,
+and tests/tools/test_grading.py fails on an entry that no notebook uses.
+"""
+
+POINTS = {
+    # 01_mlp_no_state
+    "check_make_windows": 3,
+    "check_perplexity": 1,
+    # 02_rnn_one_layer
+    "check_init_rnn_state": 1,
+    "check_rnn_step": 2,
+    # 03_rnn_2_by_hand
+    "check_get_params_2": 2,
+    "check_init_rnn_2_state": 1,
+    "check_rnn_2": 4,
+    # 04_lstm_num_layers
+    "check_lstm_shapes": 2,
+    "check_lstm_params": 2,
+    # 05_experiments
+    "check_deep_begin_state": 1,
+}
