@@ -106,18 +106,27 @@ class RNNStack(nn.Module):
             return [(state[l], state[L + l]) for l in range(L)]
         return list(state)
 
-    def forward_layers(self, inputs, state):
+    def forward_layers(self, inputs, state, *, step_by_step=False):
         """Like `forward`, plus the states of every layer: a list of L tensors H^{(l)}, each (T, B, h_l).
 
-        H^{(l)} is layer l's own hidden state (what it carries to the next time step), before
-        any residual addition or ablation.
+        H^{(l)} is layer l's own hidden state, before any residual addition or ablation.
+        step_by_step=True runs each layer one time step at a time and returns, for each layer,
+        a list of T tensors (1, B, h_l): each is the very tensor the layer reads back at the next
+        step, so after `retain_grad()` and `backward()` its `.grad` is the full dL/dH^{(l)}_t,
+        through time and through the layers above. (The output of a whole-sequence `nn.LSTM`
+        call is not what the layer reads back, so its gradient misses the path through time.)
         """
         _check_tokens(inputs, self.vocab_size, "RNNStack")
         X = self.embedding(inputs.T.long())  # (T, B, embed_size)
         layer_states, new_state = [], []
         for l, (layer, s) in enumerate(zip(self.layers, self._split(state)), start=1):
-            H, s = layer(X, s)  # H: (T, B, h_l), layer l at every time step
-            layer_states.append(H)
+            if step_by_step:
+                steps, s = self._step_by_step(layer, X, s)
+                H = torch.cat(steps)
+                layer_states.append(steps)
+            else:
+                H, s = layer(X, s)  # H: (T, B, h_l), layer l at every time step
+                layer_states.append(H)
             new_state.append(s)
             up = self._replacement(l, H)
             if self.residual and l > 1:
@@ -127,6 +136,14 @@ class RNNStack(nn.Module):
         if self.cell == "LSTM":
             new_state = [h for h, _ in new_state] + [c for _, c in new_state]
         return output, tuple(new_state), layer_states
+
+    def _step_by_step(self, layer, X, s):
+        steps = []
+        for x in X.split(1):  # x: (1, B, d), one time step
+            H, s = layer(x, s)
+            s = (H, s[1]) if self.cell == "LSTM" else H  # read back the output tensor itself
+            steps.append(H)
+        return steps, s
 
     def forward(self, inputs, state):
         output, state, _ = self.forward_layers(inputs, state)

@@ -172,3 +172,38 @@ def test_bad_calls_raise_clearly():
         with net.ablated(1, torch.zeros(5)):
             pass
     assert net._ablate == {}
+
+
+@pytest.mark.parametrize("cell", ["RNN", "LSTM"])
+def test_step_by_step_gives_the_same_numbers_and_the_full_gradient_through_time(cell):
+    helpers.set_seed(0)
+    net = RNNStack(V, 6, 2, cell=cell, embed_size=5, residual=True)
+    X, state, y = tokens(), net.begin_state("cpu", 2), torch.tensor([1, 2])
+    fused, fused_state, Hs = net.forward_layers(X, state)
+    logits, new_state, steps = net.forward_layers(X, state, step_by_step=True)
+    assert torch.allclose(logits, fused, atol=1e-6)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(new_state, fused_state))
+    assert [len(s) for s in steps] == [7, 7] and steps[1][0].shape == (1, 2, 6)
+    assert torch.allclose(torch.cat(steps[1]), Hs[1], atol=1e-6)
+    for H in Hs + [h for s in steps for h in s]:
+        H.retain_grad()
+    last = lambda out: nn.functional.cross_entropy(out.reshape(7, 2, V)[-1], y)  # noqa: E731
+    (last(fused) + last(logits)).backward()
+    # The fused output tensor of the top layer only reaches the loss at the last step ...
+    assert float(Hs[1].grad[:-1].abs().sum()) == 0
+    # ... the step-by-step states reach it through time as well.
+    assert all(float(h.grad.norm()) > 0 for h in steps[1])
+
+
+def test_step_by_step_gradient_follows_the_chain_rule_through_time():
+    helpers.set_seed(0)
+    net = RNNStack(V, 6, 1, cell="RNN", embed_size=5)
+    X, y = tokens(), torch.tensor([1, 2])
+    logits, _, (steps,) = net.forward_layers(X, net.begin_state("cpu", 2), step_by_step=True)
+    for H in steps:
+        H.retain_grad()
+    nn.functional.cross_entropy(logits.reshape(7, 2, V)[-1], y).backward()
+    W_hh = net.layers[0].weight_hh_l0
+    for t in range(6):  # H_t reaches the loss only through H_{t+1} = tanh(... + H_t W_hh^T)
+        expected = (steps[t + 1].grad * (1 - steps[t + 1].detach() ** 2)) @ W_hh.detach()
+        assert torch.allclose(steps[t].grad, expected, atol=1e-6)
