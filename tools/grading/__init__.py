@@ -5,16 +5,16 @@
     python3 course.py grade SUBMISSIONS_DIR [--out scores.csv]   scores of SUBMISSIONS_DIR/<student>/NN_*.ipynb
 
 (``python -m tools.grading stamp|nbgrader|grade ...`` from the repository root is the same.)
-The markers in the notebooks are the source of truth (see :mod:`tools.grading.stamp`), the
+The markers in the notebooks are the source of truth (see :mod:`tools.grading.markers`), the
 points are in :mod:`tools.grading.points`; nbgrader's cell metadata is derived from both and
-committed. Modules: ``points`` (the table), ``stamp`` (markers -> metadata), ``folder`` (the
-nbgrader course folder, running nbgrader), ``grade`` (submissions -> CSV). Course tooling, not
+committed. Modules: ``points`` (the table), ``markers`` (markers -> metadata), ``folder`` (the
+nbgrader course folder, running nbgrader), ``scores`` (submissions -> CSV). Course tooling, not
 installed with ``helpers``.
 """
 from .folder import layout_course, nbgrader_commands, run_nbgrader
-from .grade import grade
+from .markers import StampError, derive_metadata, stamp, stamp_notebook
 from .points import POINTS
-from .stamp import StampError, derive_metadata, stamp, stamp_notebook
+from .scores import grade
 
 __all__ = ["POINTS", "StampError", "derive_metadata", "stamp_notebook", "stamp", "layout_course",
            "nbgrader_commands", "run_nbgrader", "grade"]

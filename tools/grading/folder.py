@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .stamp import dumps, notebooks_in, source_of, stamp_notebook
+from .markers import dumps, notebooks_in, source_of, stamp_notebook
 
 FIGURE_LINK = re.compile(r"\.\./figures/([A-Za-z0-9_.-]+)")
 

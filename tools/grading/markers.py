@@ -1,4 +1,4 @@
-"""Stamp: the nbgrader metadata of every cell, derived from the notebooks' markers and POINTS.
+"""The nbgrader metadata of every cell, derived from the notebooks' markers and POINTS.
 
 - A code cell holding ``### BEGIN SOLUTION`` / ``### END SOLUTION`` is a *solution* cell; its
   grade_id is the name it defines (the ``def``/``class`` the region sits in, else the first

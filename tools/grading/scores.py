@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import repo_root
 from .folder import layout_course, run_nbgrader
-from .stamp import GRADE_ID, notebooks_in
+from .markers import GRADE_ID, notebooks_in
 
 COLUMNS = ["student", "notebook", "grade_id", "points", "max_points", "note"]
 
