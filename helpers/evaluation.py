@@ -64,7 +64,7 @@ def predict_ch8(prefix, num_preds, net, vocab, device):
     with EvalMode(net), torch.no_grad():
         state = net.begin_state(batch_size=1, device=device)
         outputs = [vocab[prefix[0]]]
-        get_input = lambda: torch.tensor([outputs[-1]], device=device).reshape((1, 1))  # noqa: E731
+        get_input = lambda: torch.tensor([outputs[-1]], device=device).reshape((1, 1))
         for y in prefix[1:]:  # warm-up: feed the prefix, keep the state
             _, state = net(get_input(), state)
             outputs.append(vocab[y])

@@ -69,7 +69,7 @@ def grad_clipping(net, theta):
     no host sync; returns the norm before clipping as a 0-d tensor. `net` may also be a
     list of tensors, such as a scratch model's `net.params`.
     """
-    _check_clip(theta, "theta")
+    _check_clip(theta, "theta", none_ok=False)
     return torch.nn.utils.clip_grad_norm_(_params(net), theta)
 
 
@@ -109,8 +109,6 @@ def _detach(state):
     if isinstance(state, (tuple, list)):
         return type(state)(s.detach() for s in state)
     return state.detach()
-
-
 
 
 def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter, *,
@@ -157,13 +155,14 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter, *,
 
 # ---------------------------------------------------------------- train_ch8's argument checks
 
-def _check_clip(clip, name="clip"):
-    if clip is None and name == "clip":
+def _check_clip(value, name="clip", none_ok=True):
+    """The largest gradient norm allowed must be > 0 (or None: no clipping, where none_ok)."""
+    if value is None and none_ok:
         return
-    if not _is_number(clip) or not clip > 0:
-        none = " or None (no clipping)" if name == "clip" else ""
+    if not _is_number(value) or not value > 0:
+        none = " or None (no clipping)" if none_ok else ""
         raise ValueError(f"{name} must be a number > 0 (the largest gradient norm allowed, e.g. "
-                         f"{name}=1.0){none}, got {clip!r}: a negative value would turn the "
+                         f"{name}=1.0){none}, got {value!r}: a negative value would turn the "
                          "gradient around and 0 would erase it.")
 
 

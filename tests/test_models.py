@@ -1,4 +1,6 @@
 """helpers/models.py: RNNModelScratch and RNNModel behave like d2l's, and say clearly what shape they expected."""
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -11,7 +13,7 @@ V, H, B, T = 28, 16, 4, 5
 
 def scratch_rnn_parts():
     def get_params(vocab_size, num_hiddens, device):
-        normal = lambda *shape: torch.randn(size=shape, device=device) * 0.1  # noqa: E731
+        normal = lambda *shape: torch.randn(size=shape, device=device) * 0.1
         params = [normal(vocab_size, num_hiddens), normal(num_hiddens, num_hiddens),
                   torch.zeros(num_hiddens, device=device), normal(num_hiddens, vocab_size),
                   torch.zeros(vocab_size, device=device)]
@@ -150,9 +152,6 @@ def test_params_per_layer_matches_numel(cell):
     assert other[1:] == numel[1:] and other[0] > numel[0]
 
 
-import re  # noqa: E402  (used in the match patterns above)
-
-
 # ---------------------------------------------------------------- bad input (issue 12)
 
 def test_a_batch_first_layer_is_refused_when_the_model_is_built():
@@ -162,7 +161,8 @@ def test_a_batch_first_layer_is_refused_when_the_model_is_built():
 
 @pytest.mark.parametrize("num_hiddens", [-4, 0, 4.0, True])
 def test_params_per_layer_refuses_sizes_that_are_not_whole_positive_numbers(num_hiddens):
-    with pytest.raises(ValueError, match=rf"params_per_layer: num_hiddens must be a whole number >= 1, got {num_hiddens!r}"):
+    with pytest.raises(ValueError, match=rf"params_per_layer: num_hiddens must be a whole number >= 1, "
+                                         rf"got {num_hiddens!r}"):
         helpers.params_per_layer("LSTM", V, num_hiddens, 2)
 
 

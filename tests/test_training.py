@@ -1,6 +1,5 @@
 """helpers/training.py: d2l's training loop, plus history, precision, divergence, interrupts and bad input."""
 import json
-import math
 import os
 import signal
 import subprocess
@@ -33,7 +32,7 @@ def test_grad_clipping_leaves_norm_at_most_theta():
     X = torch.randint(0, V, (4, 7))
     y, _ = net(X, net.begin_state("cpu", 4))
     (y.pow(2).sum() * 100).backward()
-    grads = lambda: torch.sqrt(sum((p.grad ** 2).sum() for p in net.parameters()))  # noqa: E731
+    grads = lambda: torch.sqrt(sum((p.grad ** 2).sum() for p in net.parameters()))
     before = float(grads())
     assert before > 1
     returned = helpers.grad_clipping(net, 1.0)

@@ -22,7 +22,8 @@ def test_try_gpu_falls_back_to_cpu_and_set_seed_repeats():
 
 @pytest.mark.parametrize("i", [-1, 0.5])
 def test_try_gpu_refuses_an_index_that_is_not_a_gpu_number(i):
-    with pytest.raises(ValueError, match=rf"try_gpu\(i\): i must be a GPU number >= 0 .*got {i}\. try_gpu\(\) gives GPU 0"):
+    with pytest.raises(ValueError, match=rf"try_gpu\(i\): i must be a GPU number >= 0 .*got {i}\. "
+                                         r"try_gpu\(\) gives GPU 0"):
         helpers.try_gpu(i)
 
 
