@@ -7,6 +7,9 @@
     python3 course.py bench      the training-speed benchmark
     python3 course.py figures    redraw figures/
     python3 course.py student OUT_DIR   write the student versions of the notebooks
+    python3 course.py stamp      write the nbgrader metadata of notebooks/ from their markers (--check: only say)
+    python3 course.py nbgrader COURSE_DIR   an nbgrader course folder of the notebooks, and its commands
+    python3 course.py grade SUBMISSIONS_DIR [--out scores.csv]   autograde SUBMISSIONS_DIR/<student>/NN_*.ipynb
 
 Setting up creates .venv/ at the repo root when missing, installs the pinned
 packages and `helpers` (editable), and makes sure both corpora are cached.
@@ -280,6 +283,11 @@ def main():
         "bench": lambda: (setup(), run(PY, "benchmarks/bench_train.py", *sys.argv[2:]))[1],
         "figures": lambda: (setup(), run(PY, "-m", "tools.figures", *sys.argv[2:]))[1],
         "student": lambda: (setup(), run(PY, "-m", "tools.student", *from_callers_folder(sys.argv[2:])))[1],
+        "stamp": lambda: run(sys.executable, "-m", "tools.grading", "stamp", *sys.argv[2:]),  # json only: no setup
+        "nbgrader": lambda: (setup("test"), one_thread(),
+                             run(PY, "-m", "tools.grading", "nbgrader", *from_callers_folder(sys.argv[2:])))[2],
+        "grade": lambda: (setup("test"), one_thread(), run(PY, "-m", "tools.grading", "grade",
+                                                           *from_callers_folder(sys.argv[2:], ("--out",))))[2],
         "setup": lambda: setup("test") or 0,
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:

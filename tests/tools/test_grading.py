@@ -208,6 +208,7 @@ def test_a_missing_figure_is_named(course, tmp_path, monkeypatch):
     (course / "figures" / "grid.png").unlink()
     with pytest.raises(FileNotFoundError, match="01_lesson.ipynb links ../figures/grid.png"):
         grading.layout_course(course / "notebooks", tmp_path / "nbcourse")
+    assert not (tmp_path / "nbcourse").exists()  # checked before anything is written
 
 
 def test_nbgrader_command_lays_out_the_course_and_prints_the_standard_commands(course, tmp_path, monkeypatch,

@@ -24,21 +24,23 @@ def layout_course(notebooks_dir, course_dir, names=None):
     """
     notebooks_dir, course_dir = Path(notebooks_dir), Path(course_dir)
     paths = [p for p in notebooks_in(notebooks_dir) if names is None or p.stem in names]
-    for path in paths:
-        nb = json.loads(path.read_text(encoding="utf-8"))
+    stamped, figures = {}, {}
+    for path in paths:  # every notebook stamped and every figure found before anything is written
+        nb = stamped[path] = json.loads(path.read_text(encoding="utf-8"))
         stamp_notebook(nb, path.name)
-        folder = course_dir / "source" / path.stem
-        folder.mkdir(parents=True, exist_ok=True)
         for cell in nb["cells"]:
             text = source_of(cell)
             for figure in FIGURE_LINK.findall(text):
-                found = notebooks_dir.parent / "figures" / figure
+                found = figures.setdefault(path, {})[figure] = notebooks_dir.parent / "figures" / figure
                 if not found.is_file():
                     raise FileNotFoundError(f"{path.name} links ../figures/{figure}, which is not in {found.parent}")
-                (folder / "figures").mkdir(exist_ok=True)
-                shutil.copy2(found, folder / "figures" / figure)
             if FIGURE_LINK.search(text):
                 cell["source"] = text.replace("../figures/", "figures/").splitlines(keepends=True)
+    for path, nb in stamped.items():
+        folder = course_dir / "source" / path.stem
+        (folder / "figures" if path in figures else folder).mkdir(parents=True, exist_ok=True)
+        for figure, found in figures.get(path, {}).items():
+            shutil.copy2(found, folder / "figures" / figure)
         (folder / path.name).write_text(dumps(nb), encoding="utf-8")
     return [p.stem for p in paths]
 
