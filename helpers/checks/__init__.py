@@ -1,8 +1,8 @@
-"""Exercise checks: test a learner's function against a reference and explain what is wrong.
+"""Exercise checks: test a learner's function against PyTorch and explain what is wrong.
 
-Every ``check_*`` function takes the learner's function, runs it on small fixed cases
-(shapes, dtypes, values against a reference written here, gradient flow where it matters)
-and either prints one short deterministic line starting with "✓" or raises
+Every ``check_*`` function takes the learner's function, runs it on small cases (shapes,
+dtypes, values against PyTorch's own modules with the same weights, gradient flow where it
+matters) and either prints one short deterministic line starting with "✓" or raises
 :class:`CheckFailed` (an ``AssertionError``) with a message a learner can act on: what was
 expected, what was received, and the likely mistake. ``NotImplementedError`` raised by the
 learner's code (the student version's ``raise NotImplementedError("Exercise: ...")``) passes
@@ -10,21 +10,26 @@ through unchanged; any other error is turned into a ``CheckFailed`` that quotes 
 hint. Conventions follow d2l: ``X @ W`` with ``W_xh`` of shape (num_inputs, num_hiddens),
 1-D biases, inputs time-major (num_steps, batch_size, vocab_size).
 
-One module per notebook (``nb01_mlp`` ... ``nb05_experiments``), each ending with its
-reference solutions; ``core`` holds what they share. Use them as ``from helpers import checks;
-checks.check_rnn_2(rnn_2)``.
+Called with the function alone, a check runs the cases the notebook shows; keyword-only
+``seed=`` and ``sizes=`` run it on other random cases (the graders' hidden tests).
+``yours_or_builtin(name, fn)`` returns ``fn`` if it passes its check, else an equivalent built
+from PyTorch's modules, so that a learner who is stuck can run the rest of the notebook.
+
+One module per notebook (``nb01_mlp`` ... ``nb06_depth``); ``core`` holds what they share and
+``modules`` runs PyTorch's modules on d2l-layout weights. Nothing here writes an exercise's
+solution out by hand. Use them as ``from helpers import checks; checks.check_rnn_2(rnn_2)``.
 """
-from .core import CheckFailed
-from .nb01_mlp import check_make_windows, check_perplexity
-from .nb02_rnn import check_init_rnn_state, check_rnn_step
+from .core import CheckFailed, yours_or_builtin
+from .nb01_mlp import check_make_windows, check_perplexity, check_window_features
+from .nb02_rnn import check_init_rnn_state, check_rnn_step, check_rnn_step_backward
 from .nb03_rnn_2 import check_get_params_2, check_init_rnn_2_state, check_rnn_2
 from .nb04_lstm import check_lstm_params, check_lstm_shapes
 from .nb05_experiments import check_deep_begin_state
 
 __all__ = [
-    "CheckFailed",
-    "check_perplexity", "check_make_windows",
-    "check_rnn_step", "check_init_rnn_state",
+    "CheckFailed", "yours_or_builtin",
+    "check_perplexity", "check_make_windows", "check_window_features",
+    "check_rnn_step", "check_rnn_step_backward", "check_init_rnn_state",
     "check_get_params_2", "check_init_rnn_2_state", "check_rnn_2",
     "check_lstm_shapes", "check_lstm_params",
     "check_deep_begin_state",

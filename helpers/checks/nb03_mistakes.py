@@ -1,23 +1,33 @@
-"""The reference two-layer RNN of notebook 03 and the classic wrong versions `check_rnn_2` recognises.
+"""The reference two-layer RNN of notebook 03, and the classic wrong versions `check_rnn_2` recognises,
+all computed by PyTorch's `nn.RNN` / `nn.RNNCell` on the case's weights.
 
-`Rnn2Variant()` is the right computation; each field changed away from its default is one
-mistake a learner makes. `MISTAKES` pairs each wrong variant with the sentence shown when the
-learner's outputs equal it.
+The reference is `nn.RNN(num_layers=2)` with the d2l weights copied in, then the output layer.
+Each mistake is PyTorch's module loaded or wired the wrong way: layer 1's weights in layer 2,
+time steps run as separate sequences (a state that is not carried), a cell that reads the wrong
+memory, `nn.RNN` in its linear range for a forgotten tanh. Each is one fixed function, not an
+option of a general one, and none computes what the reference computes (tests/checks checks it).
+`MISTAKES` pairs each with the sentence shown when the learner's outputs equal it.
 """
-from dataclasses import dataclass
-from typing import Callable
-
 import torch
+from torch import nn
 from torch.nn import functional as F
 
+from . import modules
 from .core import close, generator
 
 PARAM_NAMES_2 = ("W_xh1", "W_hh1", "b_h1", "W_xh2", "W_hh2", "b_h2", "W_hq", "b_q")
+EPS = 1e-6  # tanh(EPS * z) / EPS equals z to float32 precision: nn.RNN without its tanh
 
 
 def param_shapes_2(V, h):
-    """The shapes of get_params_2's eight tensors, in PARAM_NAMES_2's order."""
-    return [(V, h), (h, h), (h,), (h, h), (h, h), (h,), (h, V), (V,)]
+    """The shapes of get_params_2's eight tensors: nn.RNN(V, h, num_layers=2)'s and nn.Linear(h, V)'s,
+    transposed to d2l's X @ W layout, one bias per layer."""
+    rnn, out = modules.meta(nn.RNN, V, h, num_layers=2), modules.meta(nn.Linear, h, V)
+    shapes = []
+    for l in range(2):
+        shapes += [tuple(getattr(rnn, f"{w}_l{l}").T.shape) for w in ("weight_ih", "weight_hh")]
+        shapes.append(tuple(getattr(rnn, f"bias_ih_l{l}").shape))
+    return shapes + [tuple(out.weight.T.shape), tuple(out.bias.shape)]
 
 
 def rnn_2_case(V, h, T, B, seed):
@@ -29,56 +39,148 @@ def rnn_2_case(V, h, T, B, seed):
     return inputs, state, params
 
 
+def head(Y, W_hq, b_q):
+    """The output layer on every time step: (T, B, h) -> (T * B, V), rows time-major."""
+    return modules.linear(Y.reshape(-1, Y.shape[-1]), W_hq, b_q)
+
+
+def rnn_2_reference(inputs, state, params):
+    """nn.RNN(num_layers=2) with the d2l weights, then the output layer -> (outputs, (H1, H2))."""
+    W_xh1, W_hh1, b_h1, W_xh2, W_hh2, b_h2, W_hq, b_q = params
+    Y, H_n = modules.rnn(inputs, torch.stack(state), [(W_xh1, W_hh1, b_h1), (W_xh2, W_hh2, b_h2)])
+    return head(Y, W_hq, b_q), (H_n[0], H_n[1])
+
+
 # ---------------------------------------------------------------------------------------
-# reference solutions (what the checks compare against; a grading task may move this block)
+# the classic mistakes, each computed by PyTorch's modules: inputs, state, params -> outputs
 # ---------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Rnn2Variant:
-    """How rnn_2 computes a time step. The defaults are right; any other value is a classic mistake."""
-    layer2_reuses_layer1_weights: tuple = ()   # layer-1 weights layer 2 uses instead of its own, e.g. ("W_hh1",)
-    layer2_input: str = "H1_t"                 # what layer 2 reads: H1_t; or "H1_t-1" (computed first), "X_t"
-    layer1_previous: str = "H1"                # the carried state layer 1 reads; "H2": one state for both layers
-    layer2_previous: str = "H2"                # the carried state layer 2 reads; "H1_t" or "H1_t-1": shared
-    both_start_from: str | None = None         # None: each layer from its own given state; "H1"/"H2": one shared
-    carried: tuple = ("H1", "H2")              # states carried to the next step; the others restart every step
-    starts_from_zeros: bool = False            # True: ignores the state passed in
-    output_reads: str = "H2"                   # the layer the output reads; "H1" skips layer 2
-    layer1_activation: Callable | None = torch.tanh  # None: tanh forgotten
-    layer2_activation: Callable | None = torch.tanh  # None: tanh forgotten
-    output_activation: Callable | None = None  # torch.tanh here squashes the logits
+def layers(params):
+    return (params[0], params[1], params[2]), (params[3], params[4], params[5])
 
 
-def rnn_2_reference(inputs, state, params, variant=Rnn2Variant()):
-    """The reference rnn_2 (or, given a variant, one of its classic wrong versions)."""
-    v = variant
-    W = dict(zip(PARAM_NAMES_2, params))
-    layer2 = [w1 if w1 in v.layer2_reuses_layer1_weights else w2
-              for w1, w2 in (("W_xh1", "W_xh2"), ("W_hh1", "W_hh2"), ("b_h1", "b_h2"))]
-    H1_0, H2_0 = (torch.zeros_like(state[0]), torch.zeros_like(state[1])) if v.starts_from_zeros else state
-    if v.both_start_from is not None:
-        H1_0 = H2_0 = {"H1": H1_0, "H2": H2_0}[v.both_start_from]
-    act1, act2, out_act = (f or (lambda t: t) for f in (v.layer1_activation, v.layer2_activation,
-                                                        v.output_activation))
-    H1, H2 = H1_0, H2_0
+def whole(X, H0, layer):
+    """One layer over the whole sequence (its state carried from step to step): nn.RNN."""
+    return modules.rnn(X, H0.unsqueeze(0), [layer])[0]
+
+
+def each_step_alone(X, H0, layer):
+    """One layer on every time step as its own sequence, all from H0 (the state never carried)."""
+    T, B, _ = X.shape
+    Y, _ = modules.rnn(X.reshape(1, T * B, -1), H0.repeat(T, 1).unsqueeze(0), [layer])
+    return Y.reshape(T, B, -1)
+
+
+def shifted(Y, first):
+    """The layer's state one step earlier: (first, Y_1, ..., Y_{T-1})."""
+    return torch.cat([first.unsqueeze(0), Y[:-1]])
+
+
+def reused(names):
+    def wrong(inputs, state, params):
+        W = dict(zip(PARAM_NAMES_2, params))
+        for name in names:
+            W[name.replace("1", "2")] = W[name]
+        return rnn_2_reference(inputs, state, [W[n] for n in PARAM_NAMES_2])[0]
+    return wrong
+
+
+def one_memory(start):
+    def wrong(inputs, state, params):  # layer 1 reads H (layer 2's last output); layer 2 reads H1_t twice
+        L1, L2 = layers(params)
+        H, outputs = state[start], []
+        for X_t in inputs:
+            H1 = modules.rnn_cell(X_t, H, *L1)
+            H = modules.rnn_cell(H1, H1, *L2)
+            outputs.append(H)
+        return head(torch.stack(outputs), *params[6:])
+    return wrong
+
+
+def layer_1_reads_H2(inputs, state, params):
+    L1, L2 = layers(params)
+    H1, H2 = state
     outputs = []
-    for X in inputs:
-        H1_prev = H1
-        H1 = act1(X @ W["W_xh1"] + {"H1": H1, "H2": H2}[v.layer1_previous] @ W["W_hh1"] + W["b_h1"])
-        inp2 = {"H1_t": H1, "H1_t-1": H1_prev, "X_t": X}[v.layer2_input]
-        prev2 = {"H2": H2, "H1_t": H1, "H1_t-1": H1_prev}[v.layer2_previous]
-        H2 = act2(inp2 @ W[layer2[0]] + prev2 @ W[layer2[1]] + W[layer2[2]])
-        outputs.append(out_act({"H1": H1, "H2": H2}[v.output_reads] @ W["W_hq"] + W["b_q"]))
-        if "H1" not in v.carried:
-            H1 = H1_0
-        if "H2" not in v.carried:
-            H2 = H2_0
-    return torch.cat(outputs, dim=0), (H1, H2)
+    for X_t in inputs:
+        H1 = modules.rnn_cell(X_t, H2, *L1)
+        H2 = modules.rnn_cell(H1, H2, *L2)
+        outputs.append(H2)
+    return head(torch.stack(outputs), *params[6:])
 
 
-# ---------------------------------------------------------------------------------------
-# the classic mistakes: (wrong variant, what to tell the learner); the first match explains
-# ---------------------------------------------------------------------------------------
+def layer_2_memory_is(which):
+    def wrong(inputs, state, params):  # layer 2's recurrent input is layer 1's state, not its own
+        L1, L2 = layers(params)
+        Y1 = whole(inputs, state[0], L1)
+        memory = Y1 if which == "H1_t" else shifted(Y1, state[0])
+        return head(modules.rnn_cell(Y1.flatten(0, 1), memory.flatten(0, 1), *L2), *params[6:])
+    return wrong
+
+
+def output_reads_layer_1(inputs, state, params):
+    return head(whole(inputs, state[0], layers(params)[0]), *params[6:])
+
+
+def layer_2_reads_X(inputs, state, params):
+    return head(whole(inputs, state[1], layers(params)[1]), *params[6:])
+
+
+def layer_2_reads_previous_H1(inputs, state, params):
+    L1, L2 = layers(params)
+    return head(whole(shifted(whole(inputs, state[0], L1), state[0]), state[1], L2), *params[6:])
+
+
+def no_state_carried(zeros):
+    def wrong(inputs, state, params):
+        H0 = torch.zeros_like(torch.stack(state)) if zeros else torch.stack(state)
+        T, B, V = inputs.shape
+        Y, _ = modules.rnn(inputs.reshape(1, T * B, V), H0.repeat(1, T, 1), list(layers(params)))
+        return head(Y, *params[6:])
+    return wrong
+
+
+def layer_2_not_carried(inputs, state, params):
+    L1, L2 = layers(params)
+    return head(each_step_alone(whole(inputs, state[0], L1), state[1], L2), *params[6:])
+
+
+def layer_1_not_carried(inputs, state, params):
+    L1, L2 = layers(params)
+    return head(whole(each_step_alone(inputs, state[0], L1), state[1], L2), *params[6:])
+
+
+def zero_start(inputs, state, params):
+    return rnn_2_reference(inputs, tuple(torch.zeros_like(s) for s in state), params)[0]
+
+
+def without_tanh(in_layer_1, in_layer_2):
+    """nn.RNN with the tanh of some layers made linear: such a layer works on EPS-scaled values."""
+    def wrong(inputs, state, params):
+        W_xh1, W_hh1, b_h1, W_xh2, W_hh2, b_h2, W_hq, b_q = params
+        a1, a2 = (EPS if in_layer_1 else 1.0), (EPS if in_layer_2 else 1.0)
+        scaled = [(a1 * W_xh1, W_hh1, a1 * b_h1), (a2 / a1 * W_xh2, W_hh2, a2 * b_h2)]
+        Y, _ = modules.rnn(inputs, torch.stack([a1 * state[0], a2 * state[1]]), scaled)
+        return head(Y / a2, W_hq, b_q)
+    return wrong
+
+
+def relu_layers(inputs, state, params):
+    Y, _ = modules.rnn(inputs, torch.stack(state), list(layers(params)), nonlinearity="relu")
+    return head(Y, *params[6:])
+
+
+def sigmoid_layers(inputs, state, params):
+    """sigmoid(z) = (1 + tanh(z / 2)) / 2: nn.RNN on T = 2 S - 1 with rescaled weights."""
+    W_xh1, W_hh1, b_h1, W_xh2, W_hh2, b_h2, W_hq, b_q = params
+    scaled = [(W_xh1 / 2, W_hh1 / 4, b_h1 / 2 + W_hh1.sum(0) / 4),
+              (W_xh2 / 4, W_hh2 / 4, b_h2 / 2 + W_xh2.sum(0) / 4 + W_hh2.sum(0) / 4)]
+    Y, _ = modules.rnn(inputs, 2 * torch.stack(state) - 1, scaled)
+    return head((1 + Y) / 2, W_hq, b_q)
+
+
+def tanh_on_output(inputs, state, params):
+    return torch.tanh(rnn_2_reference(inputs, state, params)[0])
+
 
 def reuse_message(names):
     return ("layer 2 reuses layer 1's weights (" + ", ".join(names) + "), so "
@@ -97,51 +199,45 @@ NOT_CARRIED = ("the state is not carried across time steps: at every step each l
                "over time steps), not the initial state again.")
 TANH = "missing tanh"
 
-V = Rnn2Variant
 MISTAKES = [
-    *((V(layer2_reuses_layer1_weights=names), reuse_message(names))
+    *((reused(names), reuse_message(names))
       for names in (("W_xh1", "W_hh1", "b_h1"), ("W_xh1",), ("W_hh1", "b_h1"), ("W_hh1",))),
-    (V(layer1_previous="H2", layer2_previous="H1_t", both_start_from="H1"), SHARED),
-    (V(layer1_previous="H2", layer2_previous="H1_t", both_start_from="H2"), SHARED),
-    (V(layer1_previous="H2"), SHARED),
-    (V(layer2_previous="H1_t"), SHARED),
-    (V(layer2_previous="H1_t-1"), SHARED),
-    (V(output_reads="H1"), "the output reads layer 1 (H1 @ W_hq); it must read the top layer: "
+    (one_memory(0), SHARED),
+    (one_memory(1), SHARED),
+    (layer_1_reads_H2, SHARED),
+    (layer_2_memory_is("H1_t"), SHARED),
+    (layer_2_memory_is("H1_t-1"), SHARED),
+    (output_reads_layer_1, "the output reads layer 1 (H1 @ W_hq); it must read the top layer: "
                            "Y = H2 @ W_hq + b_q. As written, layer 2's parameters get no gradient from the loss."),
-    (V(layer2_input="X_t"), "layer 2 must read layer 1's output H1_t, not X_t: H2 = tanh(H1 @ W_xh2 + H2 @ W_hh2 + "
-                            "b_h2), and its input weight W_xh2 is (h, h). (Feeding X_t is a shape error when "
-                            "vocab_size != num_hiddens.)"),
-    (V(layer2_input="H1_t-1"), "layer 2 must read layer 1's *current* output H1_t, not H1_{t-1}: "
-                               "update H1 first, then compute H2 from the new H1 in the same time step."),
-    (V(carried=()), NOT_CARRIED),
-    (V(carried=("H1",)), NOT_CARRIED + " (layer 2's state is the one that is not carried)"),
-    (V(carried=("H2",)), NOT_CARRIED + " (layer 1's state is the one that is not carried)"),
-    (V(carried=(), starts_from_zeros=True), NOT_CARRIED + " (you restart from zeros at every step)"),
-    (V(starts_from_zeros=True), "you ignored the state passed in and started from zeros: begin with "
-                                "H1, H2 = state so that the memory continues from the previous minibatch."),
-    (V(layer1_activation=None, layer2_activation=None),
-     TANH + " on both layers: H1 = torch.tanh(...), H2 = torch.tanh(...)."),
-    (V(layer1_activation=None), TANH + " on layer 1: H1 = torch.tanh(X_t @ W_xh1 + H1 @ W_hh1 + b_h1)."),
-    (V(layer2_activation=None), TANH + " on layer 2: H2 = torch.tanh(H1 @ W_xh2 + H2 @ W_hh2 + b_h2)."),
-    (V(layer1_activation=torch.relu, layer2_activation=torch.relu),
-     "you used relu; this RNN uses tanh (d2l's φ) in both layers."),
-    (V(layer1_activation=torch.sigmoid, layer2_activation=torch.sigmoid),
-     "you used sigmoid; this RNN uses tanh (d2l's φ) in both layers."),
-    (V(output_activation=torch.tanh), "do not apply tanh to the output: Y = H2 @ W_hq + b_q are raw scores "
-                                      "(logits) for the softmax inside the cross-entropy loss."),
+    (layer_2_reads_X, "layer 2 must read layer 1's output H1_t, not X_t: H2 = tanh(H1 @ W_xh2 + H2 @ W_hh2 + "
+                      "b_h2), and its input weight W_xh2 is (h, h). (Feeding X_t is a shape error when "
+                      "vocab_size != num_hiddens.)"),
+    (layer_2_reads_previous_H1, "layer 2 must read layer 1's *current* output H1_t, not H1_{t-1}: "
+                                "update H1 first, then compute H2 from the new H1 in the same time step."),
+    (no_state_carried(zeros=False), NOT_CARRIED),
+    (layer_2_not_carried, NOT_CARRIED + " (layer 2's state is the one that is not carried)"),
+    (layer_1_not_carried, NOT_CARRIED + " (layer 1's state is the one that is not carried)"),
+    (no_state_carried(zeros=True), NOT_CARRIED + " (you restart from zeros at every step)"),
+    (zero_start, "you ignored the state passed in and started from zeros: begin with "
+                 "H1, H2 = state so that the memory continues from the previous minibatch."),
+    (without_tanh(True, True), TANH + " on both layers: H1 = torch.tanh(...), H2 = torch.tanh(...)."),
+    (without_tanh(True, False), TANH + " on layer 1: H1 = torch.tanh(X_t @ W_xh1 + H1 @ W_hh1 + b_h1)."),
+    (without_tanh(False, True), TANH + " on layer 2: H2 = torch.tanh(H1 @ W_xh2 + H2 @ W_hh2 + b_h2)."),
+    (relu_layers, "you used relu; this RNN uses tanh (d2l's φ) in both layers."),
+    (sigmoid_layers, "you used sigmoid; this RNN uses tanh (d2l's φ) in both layers."),
+    (tanh_on_output, "do not apply tanh to the output: Y = H2 @ W_hq + b_q are raw scores "
+                     "(logits) for the softmax inside the cross-entropy loss."),
 ]
-del V
 
 
 def match_mistake(outputs, case):
     """The message of the first classic mistake whose outputs equal the learner's, or None."""
-    inputs, state, params = case
     with torch.no_grad():
-        for variant, message in MISTAKES:
+        for wrong, message in MISTAKES:
             try:
-                wrong, _ = rnn_2_reference(inputs, state, params, variant)
+                expected = wrong(*case)
             except RuntimeError:  # this mistake is a shape error for this case
                 continue
-            if close(outputs, wrong):
+            if close(outputs, expected):
                 return message
     return None

@@ -1,25 +1,31 @@
 """Checks for notebook 03 (a two-layer RNN by hand): `get_params_2`, `init_rnn_2_state`, `rnn_2`.
 
-`check_rnn_2` compares with the reference in `nb03_mistakes` and, when the values differ,
-names the classic mistake the learner's outputs match.
+`check_rnn_2` compares with `nn.RNN(num_layers=2)` on the same weights (`nb03_mistakes`) and,
+when the values differ, names the classic mistake the learner's outputs match.
 """
 import torch
+from torch import nn
 
-from .core import CPU, CheckFailed, call, close, dead_parameters, describe, expect_state, max_diff, passed
+from .core import CPU, CheckFailed, builtin, call, close, dead_parameters, describe, expect_state, max_diff, passed
 from .nb03_mistakes import PARAM_NAMES_2, SHARED, match_mistake, param_shapes_2, rnn_2_case, rnn_2_reference
 
 __all__ = ["check_get_params_2", "check_init_rnn_2_state", "check_rnn_2"]
 
 
-def check_get_params_2(get_params_2):
-    """get_params_2(vocab_size, num_hiddens, device) -> 8 trainable tensors, shapes as in param_shapes_2."""
+def check_get_params_2(get_params_2, *, seed=0, sizes=None):
+    """get_params_2(vocab_size, num_hiddens, device) -> 8 trainable tensors, shapes as in param_shapes_2.
+
+    Hidden tests: sizes = (vocab_size, num_hiddens); seed seeds the random stream get_params_2 draws from.
+    """
     __tracebackhide__ = True
     hint = ("return [W_xh1, W_hh1, b_h1, W_xh2, W_hh2, b_h2, W_hq, b_q]; weights like "
             "torch.randn(shape, device=device) * 0.01, biases torch.zeros(n, device=device), "
             "then call .requires_grad_(True) on each.")
-    for V, h in ((5, 4), (7, 3)):
+    for V, h in ((5, 4), (7, 3)) if sizes is None else (sizes,):
         desc = f"get_params_2(vocab_size={V}, num_hiddens={h}, device)"
         with torch.random.fork_rng(devices=[]):  # leave the notebook's random stream untouched
+            if seed:
+                torch.manual_seed(seed)
             params = call(get_params_2, "get_params_2", (V, h, CPU), hint)
         if not isinstance(params, (list, tuple)) or len(params) != 8:
             raise CheckFailed(f"{desc} should return a list of 8 tensors [{', '.join(PARAM_NAMES_2)}]; "
@@ -64,6 +70,17 @@ def check_get_params_2(get_params_2):
                                   f"initialise weights randomly, e.g. torch.randn(shape) * 0.01, so that "
                                   f"hidden units can learn different things.")
     passed("get_params_2: 8 parameters with the right shapes, all trainable; layer 2's input weight is (h, h)")
+
+
+@builtin("get_params_2", check_get_params_2, "nn.RNN(num_layers=2)'s parameter shapes with nn.init.normal_")
+def torch_params_2(vocab_size, num_hiddens, device):
+    """nn.RNN(num_layers=2)'s and nn.Linear's parameters in d2l's layout (transposed, one bias per
+    layer), drawn by nn.init.normal_(std=0.01) in that order, biases zero, all trainable."""
+    params = []
+    for shape in param_shapes_2(vocab_size, num_hiddens):
+        p = torch.empty(shape, device=device)
+        params.append(nn.init.normal_(p, std=0.01) if len(shape) == 2 else nn.init.zeros_(p))
+    return [p.requires_grad_(True) for p in params]
 
 
 def check_init_rnn_2_state(init_rnn_2_state):
@@ -178,13 +195,17 @@ def explain_wrong_values(rnn_2, case, outputs, trainable, desc):
                       f"H2 = tanh(H1 @ W_xh2 + H2 @ W_hh2 + b_h2), Y = H2 @ W_hq + b_q.")
 
 
-def check_rnn_2(rnn_2):
-    """rnn_2(inputs, state, params) -> (outputs (T*B, V), (H1, H2)): a two-layer RNN by hand."""
+def check_rnn_2(rnn_2, *, seed=0, sizes=None):
+    """rnn_2(inputs, state, params) -> (outputs (T*B, V), (H1, H2)): a two-layer RNN by hand.
+
+    Hidden tests: another seed, sizes = (vocab_size, num_hiddens, num_steps, batch_size).
+    """
     __tracebackhide__ = True
-    main = rnn_2_case(V=5, h=4, T=3, B=2, seed=0)      # vocab != hidden: shape mistakes show up
-    square = rnn_2_case(V=4, h=4, T=3, B=2, seed=1)    # vocab == hidden: the wrong versions run
-    main_desc = "rnn_2 with vocab_size=5, num_hiddens=4, num_steps=3, batch_size=2"
-    square_desc = "rnn_2 with vocab_size=4, num_hiddens=4, num_steps=3, batch_size=2"
+    V, h, T, B = sizes if sizes is not None else (5, 4, 3, 2)
+    main = rnn_2_case(V=V, h=h, T=T, B=B, seed=seed)        # vocab != hidden: shape mistakes show up
+    square = rnn_2_case(V=h, h=h, T=T, B=B, seed=seed + 1)  # vocab == hidden: the wrong versions run
+    main_desc = f"rnn_2 with vocab_size={V}, num_hiddens={h}, num_steps={T}, batch_size={B}"
+    square_desc = f"rnn_2 with vocab_size={h}, num_hiddens={h}, num_steps={T}, batch_size={B}"
     try:
         result, trainable = run_rnn_2(rnn_2, main)
     except CheckFailed as failure:
@@ -197,7 +218,7 @@ def check_rnn_2(rnn_2):
             raise failure from None
         message = match_mistake(outputs, square)
         if message:
-            raise CheckFailed(f"{square_desc}: {message}\n(With vocab_size=5, num_hiddens=4 your rnn_2 fails: "
+            raise CheckFailed(f"{square_desc}: {message}\n(With vocab_size={V}, num_hiddens={h} your rnn_2 fails: "
                               f"{str(failure).splitlines()[0]})") from None
         with torch.no_grad():
             works = close(outputs, rnn_2_reference(*square)[0])
@@ -239,3 +260,9 @@ def check_rnn_2(rnn_2):
     passed("rnn_2: matches the reference two-layer RNN; each layer keeps its own state; "
            "gradients reach all 8 parameters")
 
+
+@builtin("rnn_2", check_rnn_2, "nn.RNN(num_layers=2)")
+def torch_rnn_2(inputs, state, params):
+    """nn.RNN(num_layers=2) loaded with the eight parameters (weight_ih_l0 = W_xh1.T, ...) and
+    nn.Linear(W_hq.T, b_q) on every step: d2l's forward signature, gradients reach params."""
+    return rnn_2_reference(inputs, tuple(state), params)

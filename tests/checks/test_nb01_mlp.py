@@ -1,8 +1,10 @@
-"""helpers/checks/nb01_mlp.py: perplexity and make_windows, right answers and each classic mistake."""
+"""helpers/checks/nb01_mlp.py: perplexity, make_windows and window_features, right answers and each
+classic mistake, other seeds and sizes (the hidden tests), and the built-in stand-ins."""
 import math
 
 import pytest
 import torch
+from torch.nn import functional as F
 
 from helpers import checks
 
@@ -21,7 +23,13 @@ def make_windows(corpus, k):
 
 
 
-CORRECT = {"check_perplexity": perplexity, "check_make_windows": make_windows}
+def window_features(windows, W_xh, vocab_size):
+    k = windows.shape[1]
+    return W_xh[torch.arange(k) * vocab_size + windows].sum(dim=1)
+
+
+CORRECT = {"check_perplexity": perplexity, "check_make_windows": make_windows,
+           "check_window_features": window_features}
 
 
 @pytest.mark.parametrize("wrong, phrase", [
@@ -71,3 +79,44 @@ def _windows(transform):
 ])
 def test_make_windows_mistakes(wrong, phrases):
     fails(checks.check_make_windows, wrong, *phrases)
+
+
+@pytest.mark.parametrize("seed, sizes", [(3, (50, 7)), (4, (9, 1)), (5, None)])
+def test_make_windows_hidden_cases(seed, sizes, capsys):
+    checks.check_make_windows(make_windows, seed=seed, sizes=sizes)
+    assert capsys.readouterr().out.startswith("✓ make_windows")
+    hard_coded = {tuple(c): make_windows(c, k) for c, k in [([3, 1, 4, 1, 5, 9, 2, 6, 5, 3], 3),
+                                                            ([7, 0, 2, 5, 1], 1), ([2, 7, 1, 8, 2, 8, 1, 8], 5)]}
+    fails(lambda fn: checks.check_make_windows(fn, seed=seed, sizes=sizes),
+          lambda corpus, k: hard_coded.get(tuple(corpus), (torch.zeros(1, 1, dtype=torch.long),) * 2))
+
+
+def test_make_windows_builtin_passes_its_check(capsys):
+    from helpers.checks.nb01_mlp import unfold_windows
+    checks.check_make_windows(unfold_windows)
+    checks.check_make_windows(unfold_windows, seed=9, sizes=(40, 6))
+
+
+@pytest.mark.parametrize("wrong, phrases", [
+    (lambda w, W, V: F.one_hot(w, V).float().reshape(len(w), -1) @ W, ["called F.one_hot", "pick"]),
+    (lambda w, W, V: torch.eye(V)[w].reshape(len(w), -1) @ W, ["called F.one_hot"]),
+    (lambda w, W, V: W[w].sum(dim=1), ["rows of position 0", "j * vocab_size + x"]),
+    (lambda w, W, V: W[w * w.shape[1] + torch.arange(w.shape[1])].sum(dim=1), ["not x * k + j"]),
+    (lambda w, W, V: W[torch.arange(w.shape[1]) * V + w].mean(dim=1), ["their mean"]),
+    (lambda w, W, V: W[torch.arange(w.shape[1]) * V + w], ["should be (4, 6)", "(4, 3, 6)", "sum over the k"]),
+    (lambda w, W, V: W.detach()[torch.arange(w.shape[1]) * V + w].sum(dim=1), ["no gradient reaches W_xh"]),
+])
+def test_window_features_mistakes(wrong, phrases):
+    fails(checks.check_window_features, wrong, *phrases)
+
+
+@pytest.mark.parametrize("seed, sizes", [(3, (5, 10, 28, 8)), (4, (1, 2, 3, 1))])
+def test_window_features_hidden_cases(seed, sizes, capsys):
+    checks.check_window_features(window_features, seed=seed, sizes=sizes)
+    assert capsys.readouterr().out.startswith("✓ window_features")
+
+
+def test_window_features_builtin_is_the_one_hot_product():
+    from helpers.checks.nb01_mlp import one_hot_features
+    windows, W = torch.tensor([[1, 0, 2]]), torch.randn(9, 4)
+    assert torch.allclose(one_hot_features(windows, W, 3), window_features(windows, W, 3))
