@@ -75,8 +75,8 @@ class ProgressBar:
     so a saved notebook shows what was trained, not the bar's first frame ("0%| 0.00/612k");
     elsewhere (with verbose=True) a text bar on stderr that is erased when it closes."""
 
-    def __init__(self, total, in_nb):
-        self.tic, self.handle = time.time(), None
+    def __init__(self, total, in_nb, num_epochs):
+        self.tic, self.handle, self.num_epochs = time.time(), None, num_epochs
         options = dict(total=total or None, unit="tok", unit_scale=True, desc="training")
         if in_nb:
             from IPython.display import display
@@ -99,8 +99,8 @@ class ProgressBar:
         if self.handle is not None:
             from IPython.display import Pretty
             ppl = f", perplexity {history.final_train_ppl:.2f}" if history.train_ppl else ""
-            self.handle.update(Pretty(f"training: {len(history.train_ppl)} epoch(s), {tokens} tokens "
-                                      f"in {seconds:.1f} s{ppl}"))
+            self.handle.update(Pretty(f"training: {len(history.train_ppl)} of {self.num_epochs} epochs, "
+                                      f"{tokens} tokens in {seconds:.1f} s{ppl}"))
 
 
 def plot_histories(histories, title="held-out perplexity", train=True, ax=None):

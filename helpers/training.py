@@ -291,7 +291,7 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
     plot = in_nb if plot is None else plot
     last_history, loss = history, nn.CrossEntropyLoss()
     was_training = isinstance(net, nn.Module) and net.training
-    progress = ProgressBar(num_epochs * tokens_per_epoch, in_nb) if show_bar else None
+    progress = ProgressBar(num_epochs * tokens_per_epoch, in_nb, num_epochs) if show_bar else None
     live = LivePlot(num_epochs, title=f"{type(getattr(net, 'rnn', net)).__name__}: perplexity") if plot else None
     steps_done = 0  # grad_norms entries of the finished epochs
     try:

@@ -84,7 +84,7 @@ def test_saved_training_output_reads_as_a_finished_run(executed):
     outputs = executed[0]
     texts = [o.get("data", {}).get("text/plain", "") for o in outputs if o.output_type == "display_data"]
     # The bar's widget is replaced by one static line: no "0%| 0.00/..." frame in the saved notebook.
-    assert texts[0].startswith("training: 2 epoch(s),") and "perplexity" in texts[0], texts
+    assert texts[0].startswith("training: 2 of 2 epochs,") and "perplexity" in texts[0], texts
     assert not any("0%|" in t for t in texts)
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the live plot kept what it drew
     stdout = "".join(o.text for o in outputs if o.output_type == "stream" and o.name == "stdout")
