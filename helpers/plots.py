@@ -71,11 +71,15 @@ class LivePlot:
 
 
 class ProgressBar:
-    """Tokens trained so far. In Jupyter a bar that becomes one line of text when training ends,
-    so a saved notebook shows what was trained, not the bar's first frame ("0%| 0.00/612k");
-    elsewhere (with verbose=True) a text bar on stderr that is erased when it closes."""
+    """Tokens trained so far: `ProgressBar(total_tokens, in_nb, num_epochs=None)`, then
+    `update(n)` after each step and `close(history)` at the end.
 
-    def __init__(self, total, in_nb, num_epochs):
+    In Jupyter (in_nb=True) a bar that becomes one line of text when it closes, so a saved
+    notebook shows what was trained, not the bar's first frame ("0%| 0.00/612k");
+    elsewhere a text bar on stderr that is erased when it closes.
+    """
+
+    def __init__(self, total, in_nb, num_epochs=None):
         self.tic, self.handle, self.num_epochs = time.time(), None, num_epochs
         options = dict(total=total or None, unit="tok", unit_scale=True, desc="training")
         if in_nb:
@@ -99,7 +103,8 @@ class ProgressBar:
         if self.handle is not None:
             from IPython.display import Pretty
             ppl = f", perplexity {history.final_train_ppl:.2f}" if history.train_ppl else ""
-            self.handle.update(Pretty(f"training: {len(history.train_ppl)} of {self.num_epochs} epochs, "
+            planned = f" of {self.num_epochs}" if self.num_epochs else ""
+            self.handle.update(Pretty(f"training: {len(history.train_ppl)}{planned} epochs, "
                                       f"{tokens} tokens in {seconds:.1f} s{ppl}"))
 
 

@@ -60,6 +60,15 @@ def test_animator_in_a_script_neither_blocks_nor_fails(tmp_path):
     assert (tmp_path / "curve.png").stat().st_size > 1000
 
 
+def test_progress_bar_outside_jupyter_writes_to_stderr_and_is_erased_when_closed(capsys):
+    bar = helpers.ProgressBar(1000, in_nb=False)
+    bar.update(600)
+    bar.set_postfix(ppl="9.00")
+    bar.close(helpers.History(train_ppl=[9.0]))
+    out, err = capsys.readouterr()
+    assert out == "" and "training" in err and err.endswith("\r")  # tqdm's leave=False clears its line
+
+
 NOTEBOOK = [
     """import helpers as d2l
 train_iter, valid_iter, vocab = d2l.load_corpus_splits(16, 20, max_tokens=4000)
