@@ -209,12 +209,10 @@ def _checked_iter(data_iter, name, num_passes, net, device):
     """Check `data_iter`'s first minibatch without moving Python's or PyTorch's random generators
     (d2l's loaders draw their random start when an epoch begins); return what to iterate over
     and the number of tokens in one pass (0 when it has no length)."""
-    try:
-        it = iter(data_iter)
-    except TypeError:
+    if not hasattr(data_iter, "__iter__"):
         raise ValueError(f"{name} must be an iterable of (X, Y) minibatches, such as the iterator of "
-                         f"d2l.load_data_time_machine, got {_describe(data_iter)}") from None
-    one_shot = it is data_iter
+                         f"d2l.load_data_time_machine, got {_describe(data_iter)}")
+    one_shot = hasattr(data_iter, "__next__")  # a generator or iterator: one pass only
     if one_shot and num_passes > 1:
         raise ValueError(f"{name} is a one-shot iterator ({type(data_iter).__name__}): it would be empty "
                          f"after the first of {num_passes} epochs. Pass something that can be read "
@@ -223,6 +221,7 @@ def _checked_iter(data_iter, name, num_passes, net, device):
         raise ValueError(no_batches(name))
     py_state, torch_state = random.getstate(), torch.get_rng_state()
     try:
+        it = iter(data_iter)  # a DataLoader draws its shuffling seed here
         first = next(it, None)
         if first is None:
             raise ValueError(no_batches(name))

@@ -243,9 +243,14 @@ def test_a_bad_valid_iter_is_noticed_before_the_first_epoch(splits):
         helpers.train_ch8(small_lstm(), BrokenAfterCheck(train_iter), vocab, 1.0, 1, "cpu", valid_iter=other_vocab)
 
 
-def test_checking_the_first_batch_leaves_the_random_generators_alone(splits):
+@pytest.mark.parametrize("loader", ["SeqDataLoader", "DataLoader"])
+def test_checking_the_first_batch_leaves_the_random_generators_alone(splits, loader):
     train_iter, _, vocab = splits
-    random_iter = helpers.SeqDataLoader.from_corpus(train_iter.corpus, vocab, 16, 20, use_random_iter=True)
+    if loader == "SeqDataLoader":  # draws its random start with Python's random
+        random_iter = helpers.SeqDataLoader.from_corpus(train_iter.corpus, vocab, 16, 20, use_random_iter=True)
+    else:  # torch's DataLoader draws its shuffling seed from torch's generator
+        X, Y = (torch.cat(t) for t in zip(*train_iter))
+        random_iter = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, Y), batch_size=16, shuffle=True)
     runs = []
     for check in (True, False):
         net = small_lstm()
