@@ -7,6 +7,12 @@ Every ``notebooks/[0-9][0-9]_*.ipynb`` is written to OUT_DIR with each solution 
 lines from ``### BEGIN SOLUTION`` to ``### END SOLUTION``, markers included) replaced by
 ``raise NotImplementedError("Exercise: <task>")`` at the block's indentation, where <task> is
 the text of a ``# Exercise: ...`` comment right above the block (else "write this part").
+Check cells lose their hidden tests (``### BEGIN HIDDEN TESTS`` to ``### END HIDDEN TESTS``),
+and in a markdown answer the region between the solution markers (model answer and rubric) becomes
+"YOUR ANSWER HERE"; ``### BEGIN MARK SCHEME`` regions go too. So the student copy has exactly the
+exercise set of nbgrader's release/ (tools/grading): the same cells stubbed, hidden tests and rubrics
+removed, the committed nbgrader metadata kept, and the cells nbgrader locks made non-deletable (check
+cells also non-editable), so that ``course.py grade`` can score what comes back.
 All outputs and execution counts are cleared. When the notebooks show ``../figures/...``,
 figures/ is copied into OUT_DIR and the links become ``figures/...`` so that OUT_DIR is
 self-contained (``helpers`` itself comes from the installed course package). Course tooling:
@@ -36,6 +42,8 @@ BEGIN = re.compile(r"^(\s*)#+\s*BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*#+\s*END SOLUTION\s*$")
 TASK = re.compile(r"^\s*#\s*Exercise:\s*(.*?)\s*$")
 GENERIC_TASK = "write this part"
+TEXT_STUB = "YOUR ANSWER HERE"  # what nbgrader's release writes in place of a written answer
+TEACHER_ONLY = ("HIDDEN TESTS", "MARK SCHEME")  # regions removed from every cell, markers included
 FIGURES_LINK = "../figures/"
 
 
@@ -68,6 +76,41 @@ def student_source(source, where="cell"):
     return "\n".join(out), tasks
 
 
+def strip_region(source, kind, where="cell", stub=None):
+    """`source` with every ``### BEGIN <kind>`` ... ``### END <kind>`` region (markers included) removed,
+    or replaced by `stub` at the BEGIN marker's indentation; returns (new_source, number of regions)."""
+    begin = re.compile(rf"^(\s*)#+\s*BEGIN {kind}\s*$")
+    end = re.compile(rf"^\s*#+\s*END {kind}\s*$")
+    out, inside, count = [], None, 0
+    for number, line in enumerate(source.split("\n"), start=1):
+        opened = begin.match(line)
+        if opened and inside is not None:
+            raise ValueError(f"{where}, line {number}: '### BEGIN {kind}' inside the block opened on line {inside}")
+        if opened:
+            inside, count = number, count + 1
+            if stub is not None:
+                out.append(opened.group(1) + stub)
+        elif end.match(line):
+            if inside is None:
+                raise ValueError(f"{where}, line {number}: '### END {kind}' without '### BEGIN {kind}'")
+            inside = None
+        elif inside is None:
+            out.append(line)
+    if inside is not None:
+        raise ValueError(f"{where}, line {inside}: '### BEGIN {kind}' is never closed by '### END {kind}'")
+    return "\n".join(out), count
+
+
+def lock_like_nbgrader(cell):
+    """The locks nbgrader's release sets (LockCells' defaults), from the cell's nbgrader metadata."""
+    grading = cell.metadata.get("nbgrader", {})
+    if grading.get("solution"):
+        cell.metadata["deletable"] = False
+    elif grading.get("grade") or grading.get("locked"):
+        cell.metadata["deletable"] = False
+        cell.metadata["editable"] = False
+
+
 def student_notebook(nb, name="notebook"):
     """A student copy of a notebook node (modified in place); returns (nb, tasks, links_figures)."""
     tasks, links_figures = [], False
@@ -75,6 +118,11 @@ def student_notebook(nb, name="notebook"):
         if FIGURES_LINK in cell.source:
             links_figures = True
             cell.source = cell.source.replace(FIGURES_LINK, "figures/")
+        for kind in TEACHER_ONLY:
+            cell.source, _ = strip_region(cell.source, kind, where=f"{name}, cell {index}")
+        lock_like_nbgrader(cell)
+        if cell.cell_type == "markdown":
+            cell.source, _ = strip_region(cell.source, "SOLUTION", f"{name}, cell {index}", stub=TEXT_STUB)
         if cell.cell_type == "code":
             cell.source, found = student_source(cell.source, where=f"{name}, cell {index}")
             tasks += found

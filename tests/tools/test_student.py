@@ -440,3 +440,88 @@ def test_written_files_are_readable_by_others(course):
     os.umask(umask)
     for path in [course / "out" / "01_fake.ipynb", course / "out" / "figures" / "grid.png"]:
         assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+# ---------------------------------------------------------------------------------------
+# the same exercise set as nbgrader's release (issue 13)
+# ---------------------------------------------------------------------------------------
+
+GRADED_POINTS = {"check_rnn_step": 2, "check_perplexity": 1, "why_tanh": 2}
+HIDDEN = "### BEGIN HIDDEN TESTS\nchecks.check_rnn_step(rnn_step, seed=7)\n### END HIDDEN TESTS"
+ANSWER = ("<!-- grade_id: why_tanh -->\n### BEGIN SOLUTION\ntanh keeps H in (-1, 1).\n"
+          "*Rubric:* 2 points for naming the range.\n### END SOLUTION")
+
+
+def graded_notebook():
+    """fake_notebook() with a hidden test, a written answer with its rubric, stamped as tools/grading does."""
+    from tools.grading import markers
+    nb = fake_notebook()
+    nb.cells[7].source += "\n" + HIDDEN
+    nb.cells.append(new_markdown_cell("**Question.** Why tanh?"))
+    nb.cells.append(new_markdown_cell(ANSWER))
+    markers.stamp_notebook(nb, points=GRADED_POINTS)
+    return nb
+
+
+def nbgrader_release(nb):
+    """What nbgrader generate_assignment does to the cells' sources and locks (its own preprocessors)."""
+    from copy import deepcopy
+
+    from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearSolutions, LockCells
+    nb = deepcopy(nb)
+    for preprocessor in (LockCells, ClearSolutions, ClearHiddenTests, ClearMarkScheme):
+        nb, _ = preprocessor().preprocess(nb, {})
+    return nb
+
+
+def as_nbgrader_writes_it(source):
+    """A student copy's stub written as nbgrader's: `# YOUR CODE HERE` then `raise NotImplementedError()`."""
+    return "\n".join(f"{s.group(1)}# YOUR CODE HERE\n{s.group(1)}raise NotImplementedError()" if (s := STUB.match(l))
+                     else l for l in source.split("\n")).replace("](figures/", "](../figures/")
+
+
+def assert_same_exercise_set(student, release, name):
+    assert len(student.cells) == len(release.cells), name
+    for index, (mine, theirs) in enumerate(zip(student.cells, release.cells)):
+        where = f"{name}, cell {index}"
+        assert as_nbgrader_writes_it(mine.source) == theirs.source, where
+        for key in ("nbgrader", "deletable", "editable"):
+            assert mine.metadata.get(key) == theirs.metadata.get(key), f"{where}: metadata {key}"
+
+
+def test_student_copy_has_nbgraders_exercise_set(course):
+    teacher = graded_notebook()
+    nbformat.write(teacher, course / "notebooks" / "01_fake.ipynb")
+    export.make_student_version(course / "notebooks", course / "out")
+    student = nbformat.read(course / "out" / "01_fake.ipynb", as_version=4)
+    assert_same_exercise_set(student, nbgrader_release(teacher), "01_fake.ipynb")
+    text = (course / "out" / "01_fake.ipynb").read_text()
+    for gone in ["HIDDEN TESTS", "seed=7", "Rubric", "tanh keeps H", "SOLUTION"]:
+        assert gone not in text
+    assert student.cells[7].source == "checks.check_rnn_step(rnn_step)"
+    assert student.cells[9].source == "<!-- grade_id: why_tanh -->\nYOUR ANSWER HERE"
+    assert student.cells[7].metadata.nbgrader.points == 2 and student.cells[7].metadata.editable is False
+
+
+@pytest.mark.parametrize("source, phrase", [
+    ("x = 1\n### BEGIN HIDDEN TESTS\nassert x", "line 2: '### BEGIN HIDDEN TESTS' is never closed"),
+    ("x = 1\n### END HIDDEN TESTS", "line 2: '### END HIDDEN TESTS' without '### BEGIN HIDDEN TESTS'"),
+    ("### BEGIN HIDDEN TESTS\n### BEGIN HIDDEN TESTS", "line 2: '### BEGIN HIDDEN TESTS' inside the block"),
+])
+def test_broken_hidden_test_markers_name_the_notebook_and_cell(course, source, phrase):
+    nb = fake_notebook()
+    nb.cells[4].source = source
+    nbformat.write(nb, course / "notebooks" / "02_broken.ipynb")
+    with pytest.raises(ValueError, match=re.escape(f"02_broken.ipynb, cell 4, {phrase}")):
+        export.make_student_version(course / "notebooks", course / "out")
+
+
+@pytest.mark.parametrize("path", REAL, ids=[p.name for p in REAL])
+def test_real_student_copy_has_nbgraders_exercise_set(path, real_student):
+    """Needs the committed nbgrader metadata: nbgrader refuses unstamped cells (`python3 course.py stamp`)."""
+    out, _ = real_student
+    teacher = nbformat.read(path, as_version=4)
+    student = nbformat.read(out / path.name, as_version=4)
+    unstamped = [i for i, c in enumerate(teacher.cells) if "SOLUTION" in c.source and "nbgrader" not in c.metadata]
+    assert not unstamped, f"{path.name}: solutions in cells {unstamped}, no nbgrader metadata: python3 course.py stamp"
+    assert_same_exercise_set(student, nbgrader_release(teacher), path.name)
