@@ -8,6 +8,7 @@ more than their ranges; `band` draws a mean with its range, and `plot_depth_swee
 `plot_data_curves` and `plot_grad_norms` draw notebook 05's figures with it.
 `unseen_words` counts the held-out words that a training text never contains.
 """
+import math
 import statistics
 import time
 from collections import Counter
@@ -16,15 +17,15 @@ from numbers import Integral
 
 import matplotlib.pyplot as plt
 
-__all__ = ["SEEDS", "METRICS", "Run", "Setting", "over_seeds", "separated", "verdict", "band",
+__all__ = ["SEEDS", "METRICS", "Run", "Setting", "over_seeds", "separated", "verdict", "extrapolate_doublings", "band",
            "plot_depth_sweep", "plot_data_curves", "plot_grad_norms", "unseen_words"]
 
 SEEDS = (0, 1, 2)
 
-METRICS = {  # how to read one number from a History
-    "held-out": lambda h: h.final_valid_ppl,
-    "train": lambda h: h.final_train_ppl,
-    "best held-out": lambda h: min(h.valid_ppl),
+METRICS = {  # how to read one number from a run
+    "held-out": lambda run: run.history.final_valid_ppl,
+    "train": lambda run: run.history.final_train_ppl,
+    "best held-out": lambda run: min(run.history.valid_ppl),
 }
 
 
@@ -33,7 +34,7 @@ def _metric(metric):
         return metric
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}: use one of {', '.join(map(repr, METRICS))} "
-                         "or a function of a History")
+                         "or a function of a Run")
     return METRICS[metric]
 
 
@@ -57,9 +58,9 @@ class Setting:
         return [run.history for run in self.runs]
 
     def values(self, metric="held-out"):
-        """The metric of every run, in seed order."""
+        """The metric of every run, in seed order: a name in METRICS or a function of a `Run`."""
         fn = _metric(metric)
-        return [float(fn(run.history)) for run in self.runs]
+        return [float(fn(run)) for run in self.runs]
 
     def stats(self, metric="held-out"):
         """(mean, lowest, highest) of the metric over the seeds."""
@@ -69,10 +70,10 @@ class Setting:
     def mean(self, metric="held-out"):
         return self.stats(metric)[0]
 
-    def summary(self, metric="held-out"):
-        """'mean (lowest–highest)', two decimals."""
+    def summary(self, metric="held-out", fmt=".2f"):
+        """'mean (lowest–highest)', each number formatted with `fmt`."""
         mean, low, high = self.stats(metric)
-        return f"{mean:.2f} ({low:.2f}–{high:.2f})"
+        return f"{mean:{fmt}} ({low:{fmt}}–{high:{fmt}})"
 
     def curve(self, name="valid_ppl"):
         """Per-entry (means, lows, highs) over the seeds of a History list such as `valid_ppl`."""
@@ -109,23 +110,59 @@ def over_seeds(label, train_one, seeds=SEEDS, quiet=False):
     return setting
 
 
+def _values(x, metric):
+    """(label, values) of a Setting read with `metric`, or of a (label, values) pair."""
+    if isinstance(x, Setting):
+        return x.label, x.values(metric)
+    label, values = x
+    return label, [float(v) for v in values]
+
+
+def _summary(values):
+    return f"{statistics.fmean(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+
+
 def separated(a, b, metric="held-out"):
-    """True when the ranges of two settings do not overlap: every seed of one beats every seed of the other."""
-    _, a_low, a_high = a.stats(metric)
-    _, b_low, b_high = b.stats(metric)
-    return a_high < b_low or b_high < a_low
+    """True when two ranges do not overlap: every seed of one beats every seed of the other.
+
+    `a` and `b` are Settings (read with `metric`) or (label, values) pairs.
+    """
+    (_, va), (_, vb) = _values(a, metric), _values(b, metric)
+    return max(va) < min(vb) or max(vb) < min(va)
 
 
 def verdict(a, b, metric="held-out"):
-    """One sentence comparing two settings on a metric where lower is better (perplexity)."""
-    n = min(len(a.runs), len(b.runs))
-    if not separated(a, b, metric):
-        return (f"{a.label} {a.summary(metric)} vs {b.label} {b.summary(metric)}: "
-                f"the ranges overlap, so {n} seeds cannot tell them apart")
-    best, other = (a, b) if a.mean(metric) < b.mean(metric) else (b, a)
-    gap = other.stats(metric)[1] - best.stats(metric)[2]
-    return (f"{best.label} {best.summary(metric)} beats {other.label} {other.summary(metric)} "
-            f"in every seed (the ranges are {gap:.2f} apart)")
+    """One sentence comparing two Settings (or (label, values) pairs) where lower is better (perplexity)."""
+    (la, va), (lb, vb) = _values(a, metric), _values(b, metric)
+    if not separated((la, va), (lb, vb)):
+        return (f"{la} {_summary(va)} vs {lb} {_summary(vb)}: "
+                f"the ranges overlap, so {min(len(va), len(vb))} seeds cannot tell them apart")
+    (lbest, vbest), (lother, vother) = sorted([(la, va), (lb, vb)], key=lambda x: statistics.fmean(x[1]))
+    return (f"{lbest} {_summary(vbest)} beats {lother} {_summary(vother)} "
+            f"in every seed (the ranges are {min(vother) - max(vbest):.2f} apart)")
+
+
+def extrapolate_doublings(values, more):
+    """Continue a curve measured at successive doublings of the data by `more` doublings (may be fractional).
+
+    The gain per doubling (values[i] - values[i + 1]) is assumed to shrink by a constant factor q,
+    fitted by least squares to the logarithms of the last gains (up to four). Returns (q, the value
+    after `more` further doublings, the limit that infinitely many doublings would approach).
+    An assumption, not a measurement: say so wherever the numbers are shown.
+    """
+    gains = [a - b for a, b in zip(values, values[1:])][-4:]
+    if len(gains) < 2 or min(gains) <= 0:
+        raise ValueError(f"extrapolate_doublings needs at least two positive gains per doubling, got {gains}")
+    if more < 0:
+        raise ValueError(f"more must be >= 0 (doublings beyond the last value), got {more}")
+    logs = [math.log(g) for g in gains]
+    xs = range(len(logs))
+    x_mean, y_mean = statistics.fmean(xs), statistics.fmean(logs)
+    slope = sum((x - x_mean) * (y - y_mean) for x, y in zip(xs, logs)) / sum((x - x_mean) ** 2 for x in xs)
+    q, last_gain = math.exp(slope), math.exp(y_mean + slope * (len(logs) - 1 - x_mean))  # fitted
+    if q >= 1:  # the gains do not shrink: no limit, and a straight line in log(data)
+        return q, values[-1] - last_gain * more, -math.inf
+    return q, values[-1] - last_gain * q * (1 - q ** more) / (1 - q), values[-1] - last_gain * q / (1 - q)
 
 
 def band(ax, xs, setting_or_curve, label=None, metric=None, **style):
@@ -145,21 +182,26 @@ def band(ax, xs, setting_or_curve, label=None, metric=None, **style):
     return line
 
 
-def plot_depth_sweep(sweep, cells, layers, seconds_per_epoch, params, baseline=None):
-    """Three panels over the number of layers: held-out perplexity (mean and range), time, size.
+def plot_depth_sweep(sweep, cells, layers, steps, seconds_per_run, baseline=None):
+    """Three panels: held-out perplexity against depth; the last cell's learning curves; time per run.
 
-    `sweep`, `seconds_per_epoch` and `params` are dicts keyed by (cell, num_layers).
+    `sweep` and `seconds_per_run` are dicts keyed by (cell, num_layers); every run recorded
+    `valid_ppl` at the optimizer steps `steps`. Lines are means over the seeds, bands their range.
     """
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.3))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     for cell, marker in zip(cells, "os^D"):
         band(axes[0], layers, [sweep[cell, L] for L in layers], label=cell, marker=marker)
-        axes[1].plot(layers, [seconds_per_epoch[cell, L] for L in layers], marker=marker, label=cell)
-        axes[2].plot(layers, [params[cell, L] for L in layers], marker=marker, label=cell)
+        axes[2].plot(layers, [seconds_per_run[cell, L] for L in layers], marker=marker, label=cell)
+    for L in layers:
+        band(axes[1], steps, sweep[cells[-1], L].curve("valid_ppl"), label=f"{cells[-1]} L={L}")
     if baseline is not None:
-        axes[0].axhline(baseline, color="gray", ls=":", label="letter frequencies")
-    titles = ("held-out perplexity (band: range of seeds)", "time per epoch (benchmark)", "model size")
-    for ax, ylabel, title in zip(axes, ("held-out perplexity", "seconds per epoch", "parameters"), titles):
-        ax.set(xlabel="layers L", ylabel=ylabel, xticks=layers, title=title)
+        for ax in axes[:2]:
+            ax.axhline(baseline, color="gray", ls=":", label="letter frequencies")
+    axes[0].set(xlabel="layers L", ylabel="held-out perplexity", xticks=layers,
+                title="held-out perplexity at the end")
+    axes[1].set(xlabel="optimizer step", ylabel="held-out perplexity", title=f"{cells[-1]}: during training")
+    axes[2].set(xlabel="layers L", ylabel="seconds per run", xticks=layers, title="time of one run (benchmark)")
+    for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
     fig.tight_layout()

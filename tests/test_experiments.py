@@ -36,7 +36,8 @@ def test_over_seeds_trains_once_per_seed_in_order_and_prints_mean_and_range(caps
 
 def test_a_metric_can_be_a_function_and_a_curve_is_per_epoch():
     s = fake("GRU", [5.0, 6.0, 7.0])
-    assert s.values(lambda h: h.valid_ppl[0]) == [6.0, 7.0, 8.0]
+    assert s.values(lambda run: run.history.valid_ppl[0]) == [6.0, 7.0, 8.0]
+    assert s.summary(lambda run: run.seed, fmt=".0f") == "1 (0–2)"
     means, lows, highs = s.curve("valid_ppl")
     assert means == [7.0, 6.0] and lows == [6.0, 5.0] and highs == [8.0, 7.0]
 
@@ -74,6 +75,21 @@ def test_verdict_says_which_wins_only_when_the_ranges_do_not_overlap():
     assert "0.80 apart" in sentence
     tie = ex.verdict(low, overlapping)
     assert "ranges overlap" in tie and "3 seeds cannot tell them apart" in tie and "beats" not in tie
+    pairs = ("mixed on Wells", [6.7, 6.8]), ("Wells on Wells", [6.5, 6.6])  # (label, values) works too
+    assert ex.separated(*pairs) and ex.verdict(*pairs).startswith("Wells on Wells 6.55 (6.50–6.60) beats")
+
+
+def test_extrapolate_doublings_continues_a_geometric_shrinking_of_the_gains():
+    values = [10.0, 8.0, 7.0, 6.5]  # gains 2, 1, 0.5: each half the one before
+    q, after_two, limit = ex.extrapolate_doublings(values, 2)
+    assert q == pytest.approx(0.5) and after_two == pytest.approx(6.5 - 0.25 - 0.125)
+    assert limit == pytest.approx(6.0) and ex.extrapolate_doublings(values, 0)[1] == pytest.approx(6.5)
+    q, after_one, limit = ex.extrapolate_doublings([10.0, 9.0, 8.0], 1)  # gains that do not shrink
+    assert q == pytest.approx(1.0) and after_one == pytest.approx(7.0) and limit == float("-inf")
+    with pytest.raises(ValueError, match="two positive gains"):
+        ex.extrapolate_doublings([10.0, 9.0, 9.5], 1)
+    with pytest.raises(ValueError, match="more must be >= 0"):
+        ex.extrapolate_doublings(values, -1)
 
 
 def test_band_draws_the_mean_and_shades_the_range():
@@ -99,11 +115,14 @@ def test_depth_sweep_figure_has_three_labelled_panels():
     layers, cells = (1, 2), ("RNN", "LSTM")
     sweep = {(c, L): fake(f"{c} {L}", [7.0 - L, 7.5 - L, 7.2 - L]) for c in cells for L in layers}
     seconds = {(c, L): 0.1 * L for c in cells for L in layers}
-    params = {(c, L): 1000 * L for c in cells for L in layers}
-    fig = ex.plot_depth_sweep(sweep, cells, layers, seconds, params, baseline=17.0)
+    fig = ex.plot_depth_sweep(sweep, cells, layers, [10, 20], seconds, baseline=17.0)
     assert len(fig.axes) == 3
     _titled_and_labelled(fig)
     assert [line.get_label() for line in fig.axes[0].get_lines()] == ["RNN", "LSTM", "letter frequencies"]
+    curves = fig.axes[1].get_lines()  # the last cell's held-out curve per depth, over the steps
+    assert [line.get_label() for line in curves[:2]] == ["LSTM L=1", "LSTM L=2"]
+    assert list(curves[0].get_xdata()) == [10, 20] and list(curves[0].get_ydata()) == pytest.approx([7.23, 6.23], abs=0.01)
+    assert list(fig.axes[2].get_lines()[1].get_ydata()) == [0.1, 0.2]
     plt.close(fig)
 
 
