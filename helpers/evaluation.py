@@ -4,6 +4,7 @@
 baseline a model must beat, `layer_grad_norms` the gradient norm of each layer. A module
 net is put in eval() mode (no dropout) while it is used here and set back afterwards.
 """
+import itertools
 import math
 import numbers
 import re
@@ -11,6 +12,8 @@ import re
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from .utils import smoke_batches
 
 __all__ = ["predict_ch8", "evaluate_perplexity", "unigram_perplexity", "layer_grad_norms"]
 
@@ -82,7 +85,7 @@ def evaluate_perplexity(net, data_iter, device):
     """
     state, total, num_tokens = None, 0.0, 0
     with EvalMode(net):
-        for X, Y in data_iter:
+        for X, Y in itertools.islice(data_iter, smoke_batches()):  # all, unless $DEEP_RNN_SMOKE
             if state is None:
                 state = net.begin_state(batch_size=X.shape[0], device=device)
             y = Y.T.reshape(-1).to(device).long()

@@ -11,6 +11,7 @@ epochs are kept (as `err.history` on the KeyboardInterrupt and as
 `helpers.training.last_history`), and the KeyboardInterrupt goes on, so a cell or a
 script with several runs stops there, not just the current run.
 """
+import itertools
 import math
 import numbers
 import random
@@ -27,7 +28,7 @@ from .history import History, TrainingDiverged
 from .models import check_device
 from .plots import LivePlot, ProgressBar, in_jupyter
 from .sampling import sample_text
-from .utils import Timer
+from .utils import Timer, smoke_batches
 
 __all__ = ["sgd", "grad_clipping", "train_epoch_ch8", "train_ch8", "resolve_precision"]
 
@@ -120,7 +121,7 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter, *,
     """
     state, timer = None, Timer()
     total, num_tokens = torch.zeros((), device=device), 0
-    for X, Y in train_iter:
+    for X, Y in itertools.islice(train_iter, smoke_batches()):  # all of them, unless $DEEP_RNN_SMOKE
         if state is None or use_random_iter:
             # Random sampling: neighbouring minibatches are unrelated, so start afresh.
             state = net.begin_state(batch_size=X.shape[0], device=device)
