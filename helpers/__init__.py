@@ -14,15 +14,15 @@ program keeps a core busy they make training many times slower. For more threads
 OMP_NUM_THREADS before starting Python or call `torch.set_num_threads(n)` after
 `import helpers`.
 """
-from .data import *  # noqa: F401,F403
-from .models import *  # noqa: F401,F403
-from .utils import *  # noqa: F401,F403
-from .history import *  # noqa: F401,F403
-from .evaluation import *  # noqa: F401,F403
-from .training import *  # noqa: F401,F403
-from .sampling import *  # noqa: F401,F403
-from .plots import *  # noqa: F401,F403
-from .compat import *  # noqa: F401,F403
+from .data import *
+from .models import *
+from .utils import *
+from .history import *
+from .evaluation import *
+from .training import *
+from .sampling import *
+from .plots import *
+from .compat import *
 from .utils import one_thread_unless_chosen as _one_thread_unless_chosen
 
 _one_thread_unless_chosen()
