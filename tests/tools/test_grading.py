@@ -3,6 +3,7 @@ carry exactly that), the nbgrader course folder, and `grade`'s refusals before a
 nbgrader run (generate + autograde) on a tiny notebook; the full one is in test_grading_e2e.py."""
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -11,6 +12,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 import tools
 from tools import grading
+from tools import student as export
 from tools.grading import __main__ as cli
 from tools.grading import markers as stamping
 from tools.grading import scores as grade_module
@@ -290,7 +292,8 @@ def test_totals_per_notebook_and_overall():
 @pytest.mark.slow
 def test_grade_runs_nbgrader_generate_and_autograde(course, monkeypatch, capsys):
     """Blank release copy: 0 everywhere; solved: full marks on the checks, the answer left to grade by hand;
-    a solution that special-cases the visible check loses to the hidden test."""
+    a solution that special-cases the visible check loses to the hidden test; an unchanged `course.py student`
+    copy is graded too (0 on the checks)."""
     monkeypatch.setattr(stamping, "POINTS", POINTS)
     grading.layout_course(course / "notebooks", course / "nbcourse")
     grading.run_nbgrader(course / "nbcourse", "generate_assignment", "01_lesson")
@@ -301,6 +304,10 @@ def test_grade_runs_nbgrader_generate_and_autograde(course, monkeypatch, capsys)
     (course / "subs" / "blank").mkdir(parents=True)
     nbformat.write(blank, course / "subs" / "blank" / "01_lesson.ipynb")
     stamped_submission(course, "solved")
+    grading.stamp(course / "notebooks", points=POINTS)  # as committed
+    export.make_student_version(course / "notebooks", course / "exported")  # course.py student's copy, unchanged
+    (course / "subs" / "exported").mkdir()
+    shutil.copy(course / "exported" / "01_lesson.ipynb", course / "subs" / "exported")
     cheat = stamped_submission(course, "cheat")
     nb = nbformat.read(cheat, as_version=4)
     nb.cells[2].source = "def double(x):\n    return 6 if x == 3 else 0"
@@ -310,6 +317,8 @@ def test_grade_runs_nbgrader_generate_and_autograde(course, monkeypatch, capsys)
     assert table == {
         ("blank", "check_double"): (0.0, ""), ("blank", "check_half"): (0.0, ""), ("blank", "why_double"): (0.0, ""),
         ("blank", "total"): (0.0, ""),
+        ("exported", "check_double"): (0.0, ""), ("exported", "check_half"): (0.0, ""),
+        ("exported", "why_double"): (0.0, ""), ("exported", "total"): (0.0, ""),  # unchanged answer: 0
         ("cheat", "check_double"): (0.0, ""), ("cheat", "check_half"): (1.0, ""),
         ("cheat", "why_double"): ("", "to grade by hand"), ("cheat", "total"): (1.0, "1 answer to grade by hand"),
         ("solved", "check_double"): (2.0, ""), ("solved", "check_half"): (1.0, ""),

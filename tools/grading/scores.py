@@ -123,11 +123,11 @@ def grade(submissions_dir, out="scores.csv", notebooks_dir=None, quiet=True):
                 target = course / "submitted" / student / assignment
                 target.mkdir(parents=True)
                 shutil.copy2(path, target / path.name)
-        for assignment in names:
-            print(f"grading {assignment} ({sum(assignment in h for h in submissions.values())} submissions)",
-                  flush=True)
-            run_nbgrader(course, "generate_assignment", assignment, "--force", quiet=quiet)
-            run_nbgrader(course, "autograde", assignment, "--force", quiet=quiet)
+        handed_in = sum(len(h) for h in submissions.values())
+        print(f"nbgrader: generating {len(names)} assignments ({', '.join(names)}), then autograding "
+              f"{handed_in} notebooks of {len(submissions)} students", flush=True)
+        run_nbgrader(course, "generate_assignment", "*", "--force", quiet=quiet)  # "*": every assignment
+        run_nbgrader(course, "autograde", "*", "--force", quiet=quiet)
         rows = with_totals(scores(course, submissions, names))
     with open(out, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
