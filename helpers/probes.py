@@ -86,7 +86,7 @@ class LinearProbe(nn.Module):
         return float((self(X).argmax(dim=1) == y).float().mean())
 
 
-def fit_probe(X, y, num_classes=None, *, max_iter=100, weight_decay=1e-4):
+def fit_probe(X, y, num_classes=None, *, max_iter=50, weight_decay=1e-4):
     """Fit a `LinearProbe` to states X (N, h) and labels y (N,): logistic regression (softmax and
     cross-entropy, a small L2 penalty), full batch, with L-BFGS (a fraction of a second).
 
