@@ -17,9 +17,10 @@ from IPython.display import Image, clear_output, display
 from matplotlib.figure import Figure
 from traitlets import TraitError
 
-from .data import load_time_machine_splits
+from .data import load_corpus_splits
+from .evaluation import unigram_perplexity
 from .models import CELLS, GATES, numel_per_layer, params_per_layer, stacked_rnn
-from .plots import PALETTE, plot_histories
+from .plots import PALETTE
 from .training import train_ch8
 from .utils import set_seed, try_gpu
 
@@ -135,6 +136,7 @@ class DepthExplorer(widgets.VBox):
 
     def __init__(self, layers=2, hidden=64, cell="LSTM", steps=5, batch_size=32, num_inputs=NUM_INPUTS):
         self.batch_size, self.num_inputs, self.histories = batch_size, num_inputs, {}
+        self.steps_per_epoch = {}  # label -> optimizer steps per epoch of that run (the plot's x axis)
         self._uid, self._quiet, self._message, self._last = next(_ids), False, "", None
         style = {"description_width": "48px"}
         self.controls = {
@@ -247,17 +249,21 @@ class DepthExplorer(widgets.VBox):
                 "params_per_layer": list(s["formula"]), "numel_per_layer": list(s["numel"]),
                 "total_params": sum(s["numel"]), "runs": list(self.histories), "message": self._message}
 
-    def train_current(self, epochs=5, max_tokens=20000, num_steps=35, lr=0.02, max_hidden=MAX_TRAIN_HIDDEN,
+    def train_current(self, updates=300, max_tokens=20000, lr=0.01, max_hidden=MAX_TRAIN_HIDDEN,
                       valid_fraction=0.1):
-        """Train the configuration shown (Adam, hidden size capped) and add its held-out curve to the plot.
+        """Train the configuration shown and add its held-out curve (against optimizer steps) to the plot.
 
+        The sequences are `steps` time steps long (the slider), the hidden size is capped at `max_hidden`,
+        and training runs whole epochs over the first `max_tokens` characters until about `updates`
+        optimizer steps are done (Adam, learning rate `lr`): past the plateau of the first ~100 steps on
+        which deep LSTMs learn only letter frequencies (notebook 05, section 4), yet a few seconds.
         Returns the `History`, or None (with a message in the widget) if training failed.
         """
         s = self._last
-        hidden = min(s["hidden"], max_hidden)
-        base = label = f"{s['cell']} L={s['layers']} h={hidden}"
+        hidden, num_steps = min(s["hidden"], max_hidden), s["steps"]
+        base = label = f"{s['cell']} L={s['layers']} h={hidden} T={num_steps}"
         if hidden < s["hidden"]:
-            base = label = f"{label} (capped from {s['hidden']})"
+            base = label = f"{label} (h capped from {s['hidden']})"
         n = 2
         while label in self.histories:  # the same configuration trained again: "... #2"
             label, n = f"{base} #{n}", n + 1
@@ -265,22 +271,30 @@ class DepthExplorer(widgets.VBox):
         self.status.value = f"training {html.escape(label)} …"
         try:
             tic = time.time()
-            train_iter, valid_iter, vocab = load_time_machine_splits(
+            train_iter, valid_iter, vocab = load_corpus_splits(
                 self.batch_size, num_steps, valid_fraction, max_tokens=max_tokens)
+            epochs = max(1, round(updates / len(train_iter)))
             set_seed(0)
             device = try_gpu()
             net = stacked_rnn(s["cell"], len(vocab), hidden, s["layers"], device)
             history = train_ch8(net, train_iter, vocab, lr, epochs, device, valid_iter=valid_iter,
                                 optimizer="adam", verbose=False, plot=False)
+            baseline = unigram_perplexity(train_iter.corpus, valid_iter.corpus, len(vocab))
         except Exception as e:  # shown in the widget; the button must come back
             self.status.value = ""
             self._report(f"training {label} failed: {type(e).__name__}: {e}")
             return None
         finally:
             self.train_button.disabled = False
-        self.histories[label] = history
-        self.status.value = (f"{html.escape(label)}: held-out perplexity {history.final_valid_ppl:.2f}, "
-                             f"train {history.final_train_ppl:.2f} ({time.time() - tic:.1f} s)")
+        self.histories[label], self.steps_per_epoch[label] = history, len(train_iter)
+        plateau = ("; still near letter frequencies: deep stacks need more steps"
+                   if history.final_valid_ppl > baseline - 1 else "")
+        self.status.value = html.escape(
+            f"{label}: {epochs * len(train_iter)} optimizer steps ({epochs} epoch{'s' * (epochs > 1)} of "
+            f"{len(train_iter)} minibatches of {self.batch_size} x {num_steps} characters, from "
+            f"{len(train_iter.corpus):,} training characters) in {time.time() - tic:.1f} s: held-out "
+            f"perplexity {history.final_valid_ppl:.2f} (letter frequencies: {baseline:.2f}), "
+            f"train {history.final_train_ppl:.2f}{plateau}")
         self._report("")
         self._draw_plot()
         return history
@@ -288,13 +302,20 @@ class DepthExplorer(widgets.VBox):
     def clear(self):
         """Forget every training run and empty the plot."""
         self.histories.clear()
+        self.steps_per_epoch.clear()
         self.status.value = ""
         self._draw_plot()
 
     def _draw_plot(self):
         self.ax.clear()
+        for label, history in self.histories.items():  # x: optimizer steps, comparable across sequence lengths
+            steps = [self.steps_per_epoch[label] * (e + 1) for e in range(len(history.valid_ppl))]
+            self.ax.plot(steps, history.valid_ppl, marker=".", label=label)
         if self.histories:
-            plot_histories(self.histories, title="held-out perplexity of the runs", train=False, ax=self.ax)
+            self.ax.set(xlabel="optimizer step", ylabel="held-out perplexity", title="held-out perplexity of the runs")
+            self.ax.grid(alpha=0.3)
+            self.ax.legend(fontsize="small")
+            self.figure.tight_layout()
         with self.plot:
             clear_output(wait=True)
             if self.histories:  # a PNG: shows the same whatever matplotlib backend the kernel has

@@ -121,7 +121,8 @@ def test_depth_sweep_figure_has_three_labelled_panels():
     assert [line.get_label() for line in fig.axes[0].get_lines()] == ["RNN", "LSTM", "letter frequencies"]
     curves = fig.axes[1].get_lines()  # the last cell's held-out curve per depth, over the steps
     assert [line.get_label() for line in curves[:2]] == ["LSTM L=1", "LSTM L=2"]
-    assert list(curves[0].get_xdata()) == [10, 20] and list(curves[0].get_ydata()) == pytest.approx([7.23, 6.23], abs=0.01)
+    assert list(curves[0].get_xdata()) == [10, 20]
+    assert list(curves[0].get_ydata()) == pytest.approx([7.23, 6.23], abs=0.01)
     assert list(fig.axes[2].get_lines()[1].get_ydata()) == [0.1, 0.2]
     plt.close(fig)
 

@@ -103,22 +103,51 @@ def test_constructor_rejects_invalid_defaults():
 
 
 def test_training_adds_runs_and_clear_empties_them(ex):
-    ex.set(layers=2, hidden=300, cell="GRU")
-    tiny = dict(epochs=1, max_tokens=3000, num_steps=8, max_hidden=16)
+    ex.set(layers=2, hidden=300, cell="GRU", steps=8)
+    tiny = dict(updates=10, max_tokens=3000, max_hidden=16)  # 2700 training characters: 10 minibatches of 32 x 8
     h = ex.train_current(**tiny)
     assert h is not None and len(h.valid_ppl) == 1 and h.final_valid_ppl > 1
-    assert ex.summary()["runs"] == ["GRU L=2 h=16 (capped from 300)"]
+    assert ex.summary()["runs"] == ["GRU L=2 h=16 T=8 (h capped from 300)"]
     assert len(ex.ax.get_lines()) == 1 and not ex.train_button.disabled
     ex.set(hidden=8, cell="RNN")
     ex.train_current(**tiny)
     ex.train_current(**tiny)
-    assert ex.summary()["runs"][1:] == ["RNN L=2 h=8", "RNN L=2 h=8 #2"]
+    assert ex.summary()["runs"][1:] == ["RNN L=2 h=8 T=8", "RNN L=2 h=8 T=8 #2"]
     assert len(ex.ax.get_lines()) == 3
     ex.clear_button.click()
-    assert ex.summary()["runs"] == [] and len(ex.ax.get_lines()) == 0
+    assert ex.summary()["runs"] == [] and len(ex.ax.get_lines()) == 0 and ex.steps_per_epoch == {}
+
+
+def test_the_steps_slider_sets_the_training_sequence_length_and_the_budget_is_in_optimizer_steps(ex):
+    ex.set(layers=1, hidden=8, cell="RNN", steps=4)
+    h = ex.train_current(updates=40, max_tokens=3000)  # 2700 characters: 21 minibatches of 32 x 4 per epoch
+    assert ex.steps_per_epoch == {"RNN L=1 h=8 T=4": 21} and len(h.train_ppl) == 2  # round(40 / 21) epochs
+    line = ex.ax.get_lines()[0]
+    assert list(line.get_xdata()) == [21, 42] and ex.ax.get_xlabel() == "optimizer step"
+    status = html.unescape(ex.status.value)
+    assert "RNN L=1 h=8 T=4: 42 optimizer steps (2 epochs of 21 minibatches of 32 x 4 characters" in status
+    assert f"held-out perplexity {h.final_valid_ppl:.2f} (letter frequencies: " in status
+    ex.set(steps=9)
+    h = ex.train_current(updates=1, max_tokens=3000)  # at least one epoch: 9 minibatches of 32 x 9
+    assert ex.steps_per_epoch["RNN L=1 h=8 T=9"] == 9 and len(h.train_ppl) == 1
+
+
+def test_a_run_still_on_the_letter_frequency_plateau_says_so(ex):
+    ex.set(layers=4, hidden=8, cell="LSTM", steps=4)
+    h = ex.train_current(updates=1, max_tokens=3000)  # 21 steps: a 4-layer LSTM has learned nothing yet
+    assert h is not None and "still near letter frequencies: deep stacks need more steps" in ex.status.value
+
+
+@pytest.mark.slow
+def test_the_default_budget_passes_the_plateau_of_the_first_hundred_steps(ex):
+    s = ex.summary()
+    h = ex.train_current()  # RNN L=1 h=64, T=5: the defaults of train_current
+    steps = ex.steps_per_epoch[f"RNN L=1 h=64 T={s['steps']}"] * len(h.valid_ppl)
+    assert 200 <= steps <= 400, f"{steps} optimizer steps: past ~100, and still a few seconds"
+    assert "still near letter frequencies" not in ex.status.value and h.final_valid_ppl < 12
 
 
 def test_training_failure_is_a_message_not_a_traceback(ex):
-    assert ex.train_current(epochs=1, max_tokens=50, num_steps=8) is None  # too few tokens for one batch
-    assert "training RNN L=1 h=64 failed" in ex.summary()["message"]
+    assert ex.train_current(updates=1, max_tokens=50) is None  # too few tokens for one batch
+    assert "training RNN L=1 h=64 T=5 failed" in ex.summary()["message"]
     assert ex.summary()["runs"] == [] and not ex.train_button.disabled
