@@ -23,14 +23,19 @@ from .core import CheckFailed, yours_or_builtin
 from .nb01_mlp import check_make_windows, check_perplexity, check_window_features
 from .nb02_rnn import check_init_rnn_state, check_rnn_step, check_rnn_step_backward
 from .nb03_rnn_2 import check_get_params_2, check_init_rnn_2_state, check_rnn_2
+from .nb03_rnn_L import check_rnn_L
 from .nb04_lstm import check_lstm_params, check_lstm_shapes
+from .nb04_lstm_step import check_lstm_step
 from .nb05_experiments import check_deep_begin_state
+from .nb06_depth import check_residual_step, check_stack_step
+from .nb06_sampling import check_sample_next
 
 __all__ = [
     "CheckFailed", "yours_or_builtin",
     "check_perplexity", "check_make_windows", "check_window_features",
     "check_rnn_step", "check_rnn_step_backward", "check_init_rnn_state",
-    "check_get_params_2", "check_init_rnn_2_state", "check_rnn_2",
-    "check_lstm_shapes", "check_lstm_params",
+    "check_get_params_2", "check_init_rnn_2_state", "check_rnn_2", "check_rnn_L",
+    "check_lstm_shapes", "check_lstm_params", "check_lstm_step",
     "check_deep_begin_state",
+    "check_stack_step", "check_residual_step", "check_sample_next",
 ]

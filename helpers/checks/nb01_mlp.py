@@ -156,7 +156,7 @@ def check_window_features(window_features, *, seed=0, sizes=None):
                               f"X @ W_xh; you returned {describe(got)}{why}.")
         expected = one_hot_features(windows, W_xh, V)  # the product it replaces
         if not close(got, expected):
-            def picks(index, size):  # the rows a one-hot product with these indices would add
+            def picks(index, size, W_xh=W_xh):  # the rows a one-hot product with these indices adds
                 return F.one_hot(index, size).float().sum(dim=1) @ W_xh[:size]
             wrong = [
                 (picks(windows, V),

@@ -33,7 +33,8 @@ def check_rnn_step(rnn_step, *, seed=0, sizes=None):
     for X_t, H, W_xh, W_hh, b_h in rnn_step_cases(seed, sizes):
         B, h = H.shape
         args = [t.clone().requires_grad_(True) for t in (X_t, H, W_xh, W_hh, b_h)]
-        desc = f"rnn_step with X_t {describe(X_t)}, H {describe(H)}, W_xh {describe(W_xh)}, W_hh {describe(W_hh)}, b_h {describe(b_h)}"
+        desc = (f"rnn_step with X_t {describe(X_t)}, H {describe(H)}, W_xh {describe(W_xh)}, "
+                f"W_hh {describe(W_hh)}, b_h {describe(b_h)}")
         got = call(rnn_step, "rnn_step", args, hint)
         if isinstance(got, (tuple, list)) and len(got) == 1 and torch.is_tensor(got[0]):
             raise CheckFailed(f"{desc}: return the new hidden state H itself, a tensor of shape ({B}, {h}); "
@@ -57,7 +58,8 @@ def check_rnn_step(rnn_step, *, seed=0, sizes=None):
                     (modules.rnn_cell(X_t, zeros_H, W_xh, W_hh, b_h), "the previous state H is missing: add H @ W_hh"),
                     (modules.rnn_cell(X_t, H, W_xh, W_hh, torch.zeros_like(b_h)), "the bias b_h is missing"),
                     (modules.rnn_cell(zeros_X, H, W_xh, W_hh, b_h), "the input X_t is missing: add X_t @ W_xh"),
-                    (modules.rnn_cell(X_t, H, W_xh, W_hh.T, b_h), "you used W_hh.T; with d2l's convention it is H @ W_hh"),
+                    (modules.rnn_cell(X_t, H, W_xh, W_hh.T, b_h),
+                     "you used W_hh.T; with d2l's convention it is H @ W_hh"),
                     (modules.rnn_cell(X_t, H, W_xh, eye, b_h), "H must be multiplied by W_hh"),
                 ]
             why = next((msg for value, msg in wrong if close(got, value)),
@@ -157,9 +159,10 @@ def check_rnn_step_backward(rnn_step_backward, *, seed=0, sizes=None):
             raise CheckFailed(f"{desc}: return a tuple of five gradients ({', '.join(GRAD_NAMES)}); "
                               f"you returned {describe(got)}.")
         expected = autograd_grads(dH_new, *case)
-        for name, g, t, e in zip(GRAD_NAMES, got, case, expected):
+        for name, g, t in zip(GRAD_NAMES, got, case):
             if not torch.is_tensor(g):
-                raise CheckFailed(f"{desc}: {name} should be a tensor of shape {describe(t)}; you returned {describe(g)}.")
+                raise CheckFailed(f"{desc}: {name} should be a tensor of shape {describe(t)}; "
+                                  f"you returned {describe(g)}.")
             if tuple(g.shape) != tuple(t.shape):
                 why = ""
                 if name == "db_h" and tuple(g.shape) == (case[0].shape[0], t.shape[0]):

@@ -1,22 +1,48 @@
-"""Checks for notebook 04 (nn.LSTM with num_layers): `predict_lstm_shapes`, `lstm_params_per_layer`."""
+"""Checks for notebook 04 (nn.LSTM with num_layers): `predict_lstm_shapes`, `lstm_params_per_layer`.
+
+Both compare with a real `nn.LSTM` (on the meta device: shapes without memory or random numbers);
+`lstm_step`, one step written from the four gate blocks, is checked in nb04_lstm_step.
+"""
 import torch
 from torch import nn
 
 from ..models import numel_per_layer
-from .core import CheckFailed, as_shape, call, describe, passed
+from . import modules
+from .core import CheckFailed, as_shape, builtin, call, describe, generator, passed
 
 __all__ = ["check_lstm_shapes", "check_lstm_params"]
 
 
-def check_lstm_shapes(predict_lstm_shapes):
+def random_sizes(seed):
+    """(num_inputs, num_hiddens, num_layers, batch_size, num_steps, batch_first) drawn from seed."""
+    d, h, L, B, T, bf = (int(v) for v in torch.randint(1, 9, (6,), generator=generator(seed)))
+    return 3 * d, 4 * h, 1 + L % 4, B, T + 1, bool(bf % 2)
+
+
+# What nn.LSTM returns in the visible cases, as literal values (a meta-device run takes ~0.4 s each;
+# tests/checks compares this table with real nn.LSTM runs)
+VISIBLE_SHAPES = {
+    (28, 256, 2, 32, 35, False): {"out": (35, 32, 256), "h_n": (2, 32, 256), "c_n": (2, 32, 256)},
+    (28, 256, 2, 32, 35, True): {"out": (32, 35, 256), "h_n": (2, 32, 256), "c_n": (2, 32, 256)},
+    (10, 16, 3, 4, 7, True): {"out": (4, 7, 16), "h_n": (3, 4, 16), "c_n": (3, 4, 16)},
+    (28, 32, 1, 5, 6, False): {"out": (6, 5, 32), "h_n": (1, 5, 32), "c_n": (1, 5, 32)},
+}
+
+
+def check_lstm_shapes(predict_lstm_shapes, *, seed=0, sizes=None):
     """predict_lstm_shapes(num_inputs, num_hiddens, num_layers, batch_size, num_steps, batch_first)
-    -> {"out": shape, "h_n": shape, "c_n": shape}, as nn.LSTM returns them."""
+    -> {"out": shape, "h_n": shape, "c_n": shape}, as nn.LSTM returns them.
+
+    Hidden tests: sizes = (num_inputs, num_hiddens, num_layers, batch_size, num_steps, batch_first),
+    or another seed for random sizes.
+    """
     __tracebackhide__ = True
     hint = ('return a dict {"out": (...), "h_n": (...), "c_n": (...)} of shape tuples; '
             "out is (num_steps, batch, hidden) or (batch, num_steps, hidden) with batch_first; "
             "h_n and c_n are (num_layers, batch, hidden) always.")
-    cases = [(28, 256, 2, 32, 35, False), (28, 256, 2, 32, 35, True), (10, 16, 3, 4, 7, True),
-             (28, 32, 1, 5, 6, False)]
+    cases = list(VISIBLE_SHAPES)
+    if sizes is not None or seed != 0:
+        cases = [tuple(sizes) if sizes is not None else random_sizes(seed)]
     for d, h, L, B, T, bf in cases:
         desc = (f"nn.LSTM({d}, {h}, num_layers={L}, batch_first={bf}) with batch_size={B}, num_steps={T}")
         got = call(predict_lstm_shapes, "predict_lstm_shapes", (d, h, L, B, T, bf), hint)
@@ -26,7 +52,7 @@ def check_lstm_shapes(predict_lstm_shapes):
         if missing:
             raise CheckFailed(f'{desc}: the dict is missing {", ".join(repr(k) for k in missing)} '
                               f'(keys: "out", "h_n", "c_n"); it has {sorted(map(str, got))}.')
-        reference = reference_lstm_shapes(d, h, L, B, T, bf)
+        reference = VISIBLE_SHAPES.get((d, h, L, B, T, bf)) or torch_lstm_shapes(d, h, L, B, T, bf)
         state = reference["h_n"]
         for key, exp in reference.items():
             shape = as_shape(got[key])
@@ -64,14 +90,20 @@ def check_lstm_shapes(predict_lstm_shapes):
     passed("lstm_shapes: out (T, B, h) or (B, T, h) with batch_first; h_n and c_n (L, B, h) always")
 
 
-def check_lstm_params(lstm_params_per_layer):
-    """lstm_params_per_layer(num_inputs, num_hiddens, num_layers) -> list of per-layer counts of nn.LSTM."""
+def check_lstm_params(lstm_params_per_layer, *, seed=0, sizes=None):
+    """lstm_params_per_layer(num_inputs, num_hiddens, num_layers) -> list of per-layer counts of nn.LSTM.
+
+    Hidden tests: sizes = (num_inputs, num_hiddens, num_layers), or another seed for random sizes.
+    """
     __tracebackhide__ = True
     hint = ("one count per layer: 4 * (h * d + h * h + 2 * h), where d = num_inputs for layer 1 and "
             "d = num_hiddens for every layer above it.")
-    for d, h, L in ((28, 32, 2), (5, 4, 3), (10, 8, 1)):
+    cases = ((28, 32, 2), (5, 4, 3), (10, 8, 1))
+    if sizes is not None or seed != 0:
+        cases = [tuple(sizes) if sizes is not None else random_sizes(seed)[:3]]
+    for d, h, L in cases:
         desc = f"lstm_params_per_layer({d}, {h}, {L}) for nn.LSTM({d}, {h}, num_layers={L})"
-        expected = reference_lstm_params(d, h, L)
+        expected = torch_lstm_params(d, h, L)
         got = call(lstm_params_per_layer, "lstm_params_per_layer", (d, h, L), hint)
         if torch.is_tensor(got):
             got = got.tolist()
@@ -110,17 +142,16 @@ def check_lstm_params(lstm_params_per_layer):
     passed("lstm_params: 4 * (h*d + h*h + 2h) per layer; only layer 1 depends on num_inputs")
 
 
+@builtin("predict_lstm_shapes", check_lstm_shapes, "a run of nn.LSTM on the meta device")
+def torch_lstm_shapes(num_inputs, num_hiddens, num_layers, batch_size, num_steps, batch_first):
+    """The shapes nn.LSTM returns, read from a run on the meta device (no memory, no numbers)."""
+    lstm = modules.meta(nn.LSTM, num_inputs, num_hiddens, num_layers=num_layers, batch_first=batch_first)
+    layout = (batch_size, num_steps) if batch_first else (num_steps, batch_size)
+    out, (h_n, c_n) = lstm(torch.empty(*layout, num_inputs, device="meta"))
+    return {"out": tuple(out.shape), "h_n": tuple(h_n.shape), "c_n": tuple(c_n.shape)}
 
-# ---------------------------------------------------------------------------------------
-# reference solutions (what the checks compare against; a grading task may move this block)
-# ---------------------------------------------------------------------------------------
 
-def reference_lstm_shapes(num_inputs, num_hiddens, num_layers, batch_size, num_steps, batch_first):
-    T, B, h = num_steps, batch_size, num_hiddens
-    return {"out": (B, T, h) if batch_first else (T, B, h), "h_n": (num_layers, B, h), "c_n": (num_layers, B, h)}
-
-
-def reference_lstm_params(num_inputs, num_hiddens, num_layers):
-    """Read from a real nn.LSTM (built without moving the notebook's random stream)."""
-    with torch.random.fork_rng(devices=[]):
-        return numel_per_layer(nn.LSTM(num_inputs, num_hiddens, num_layers))
+@builtin("lstm_params_per_layer", check_lstm_params, "numel() of nn.LSTM's parameters")
+def torch_lstm_params(num_inputs, num_hiddens, num_layers):
+    """Per-layer parameter counts read from a real nn.LSTM's parameter names (on the meta device)."""
+    return numel_per_layer(modules.meta(nn.LSTM, num_inputs, num_hiddens, num_layers))

@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from helpers import checks
+from helpers.checks.nb04_lstm import VISIBLE_SHAPES, torch_lstm_params, torch_lstm_shapes
 
 from .util import fails
 
@@ -30,12 +31,29 @@ def _shapes(change):
     return predict
 
 
-def test_lstm_shapes_reference_matches_nn_lstm():
-    for d, h, L, B, T, bf in [(3, 4, 2, 5, 6, False), (3, 4, 3, 5, 6, True)]:
+def test_lstm_shapes_references_match_nn_lstm():
+    """The literal table of the visible cases and the meta-device run both equal a real nn.LSTM's shapes."""
+    cases = [*VISIBLE_SHAPES, (3, 4, 2, 5, 6, False), (3, 4, 3, 5, 6, True)]
+    for d, h, L, B, T, bf in cases:
         x = torch.zeros((B, T, d) if bf else (T, B, d))
         out, (h_n, c_n) = nn.LSTM(d, h, num_layers=L, batch_first=bf)(x)
-        expected = predict_lstm_shapes(d, h, L, B, T, bf)
-        assert expected == {"out": tuple(out.shape), "h_n": tuple(h_n.shape), "c_n": tuple(c_n.shape)}
+        real = {"out": tuple(out.shape), "h_n": tuple(h_n.shape), "c_n": tuple(c_n.shape)}
+        assert predict_lstm_shapes(d, h, L, B, T, bf) == real == torch_lstm_shapes(d, h, L, B, T, bf)
+        assert VISIBLE_SHAPES.get((d, h, L, B, T, bf), real) == real
+
+
+@pytest.mark.parametrize("seed, sizes", [(3, None), (4, None), (0, (7, 9, 4, 2, 3, True))])
+def test_lstm_shapes_and_params_hidden_cases(seed, sizes, capsys):
+    checks.check_lstm_shapes(predict_lstm_shapes, seed=seed, sizes=sizes)
+    checks.check_lstm_params(lstm_params_per_layer, seed=seed, sizes=sizes[:3] if sizes else None)
+    checks.check_lstm_shapes(torch_lstm_shapes, seed=seed, sizes=sizes)
+    checks.check_lstm_params(torch_lstm_params, seed=seed, sizes=sizes[:3] if sizes else None)
+    assert capsys.readouterr().out.count("✓") == 4
+
+
+def test_lstm_shapes_hidden_case_catches_a_lookup_table():
+    table = {k: v for k, v in VISIBLE_SHAPES.items()}
+    fails(lambda fn: checks.check_lstm_shapes(fn, seed=3), lambda *args: table.get(args, {}), "missing")
 
 
 def test_lstm_shapes_accepts_torch_size(capsys):

@@ -37,3 +37,11 @@ def test_deep_begin_state_state_is_accepted_by_the_modules():
 ])
 def test_deep_begin_state_mistakes(wrong, phrases):
     fails(checks.check_deep_begin_state, wrong, *phrases)
+
+
+@pytest.mark.parametrize("seed, sizes", [(3, None), (4, None), (5, None), (0, ("GRU", 4, 1, 7))])
+def test_deep_begin_state_hidden_cases(seed, sizes, capsys):
+    from helpers.checks.nb05_experiments import torch_begin_state
+    checks.check_deep_begin_state(deep_begin_state, seed=seed, sizes=sizes)
+    checks.check_deep_begin_state(torch_begin_state, seed=seed, sizes=sizes)
+    assert capsys.readouterr().out.count("✓") == 2
