@@ -283,11 +283,13 @@ def main():
         "bench": lambda: (setup(), run(PY, "benchmarks/bench_train.py", *sys.argv[2:]))[1],
         "figures": lambda: (setup(), run(PY, "-m", "tools.figures", *sys.argv[2:]))[1],
         "student": lambda: (setup(), run(PY, "-m", "tools.student", *from_callers_folder(sys.argv[2:])))[1],
-        "stamp": lambda: run(sys.executable, "-m", "tools.grading", "stamp", *sys.argv[2:]),  # json only: no setup
+        "stamp": lambda: run(sys.executable, "-m", "tools.grading", "stamp",  # json only: no setup
+                             *from_callers_folder(sys.argv[2:])),
         "nbgrader": lambda: (setup("test"), one_thread(),
                              run(PY, "-m", "tools.grading", "nbgrader", *from_callers_folder(sys.argv[2:])))[2],
-        "grade": lambda: (setup("test"), one_thread(), run(PY, "-m", "tools.grading", "grade",
-                                                           *from_callers_folder(sys.argv[2:], ("--out",))))[2],
+        "grade": lambda: (setup("test"), one_thread(),
+                          run(PY, "-m", "tools.grading", "grade",
+                              *from_callers_folder(sys.argv[2:], ("--out", "--notebooks"))))[2],
         "setup": lambda: setup("test") or 0,
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:

@@ -328,3 +328,12 @@ def test_grade_runs_nbgrader_generate_and_autograde(course, monkeypatch, capsys)
         written = list(csv.DictReader(f))
     assert list(written[0]) == grade_module.COLUMNS and len(written) == len(rows)
     assert "solved: 3 / 6 points (1 answer to grade by hand)" in capsys.readouterr().out
+
+
+def test_commands_take_another_notebooks_folder(course, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(stamping, "POINTS", POINTS)
+    assert cli.main(["stamp", "--check", "--notebooks", str(course / "notebooks")]) == 1
+    assert cli.main(["nbgrader", str(tmp_path / "nbc"), "--notebooks", str(course / "notebooks")]) == 0
+    assert (tmp_path / "nbc" / "source" / "01_lesson" / "01_lesson.ipynb").is_file()
+    assert cli.main(["stamp", "--notebooks", str(tmp_path / "nowhere")]) == 1
+    assert f"--notebooks {tmp_path / 'nowhere'}: no such folder" in capsys.readouterr().err

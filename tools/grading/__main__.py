@@ -19,8 +19,14 @@ def main(argv=None):
     grade_cmd.add_argument("submissions_dir")
     grade_cmd.add_argument("--out", default="scores.csv", help="the score table to write (default: scores.csv)")
     grade_cmd.add_argument("--verbose", action="store_true", help="show nbgrader's own log")
+    for command in (stamp_cmd, course_cmd, grade_cmd):
+        command.add_argument("--notebooks", default=None,
+                             help="folder of the teacher notebooks (default: the course's notebooks/)")
     args = parser.parse_args(argv)
-    notebooks = repo_root() / "notebooks"
+    notebooks = Path(args.notebooks) if args.notebooks else repo_root() / "notebooks"
+    if not notebooks.is_dir():
+        print(f"error: --notebooks {notebooks}: no such folder", file=sys.stderr)
+        return 1
     try:
         if args.command == "stamp":
             changed = stamp(notebooks, check=args.check)
@@ -34,7 +40,7 @@ def main(argv=None):
             print(f"wrote {len(names)} assignments to {Path(args.course_dir) / 'source'}\n")
             print(nbgrader_commands(args.course_dir, names))
             return 0
-        grade(args.submissions_dir, args.out, quiet=not args.verbose)
+        grade(args.submissions_dir, args.out, notebooks_dir=notebooks, quiet=not args.verbose)
         return 0
     except (ValueError, FileNotFoundError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
