@@ -220,7 +220,8 @@ def test_nbgrader_command_lays_out_the_course_and_prints_the_standard_commands(c
     assert cli.main(["nbgrader", str(tmp_path / "nbcourse")]) == 0
     printed = capsys.readouterr().out
     for command in ["nbgrader generate_assignment 01_lesson", "nbgrader autograde 01_lesson",
-                    "submitted/<student_id>/01_lesson/01_lesson.ipynb", "nbgrader export", "nbgrader formgrader"]:
+                    "submitted/<student_id>/01_lesson/01_lesson.ipynb", "nbgrader export", "Formgrader",
+                    "bin/activate"]:
         assert command in printed
     assert (tmp_path / "nbcourse" / "source" / "01_lesson" / "01_lesson.ipynb").is_file()
 

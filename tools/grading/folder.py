@@ -47,23 +47,24 @@ def layout_course(notebooks_dir, course_dir, names=None):
 
 def nbgrader_commands(course_dir, names):
     """The standard nbgrader commands, with its default settings, that a teacher runs in the course folder."""
-    a = names[0]
+    a, bin_dir = names[0], Path(sys.executable).parent
+    activate = f"source {bin_dir / 'activate'}" if os.name != "nt" else str(bin_dir / "activate")
     return f"""\
-In {course_dir}, with the course's environment active (`source .venv/bin/activate`; on Windows
-`.venv\\Scripts\\activate`: nbgrader runs the kernels, and needs its own `alembic` on PATH),
-for each assignment ({', '.join(names)}), here {a}:
+In {course_dir}, with the course's environment active ({activate}: nbgrader runs the
+kernels there, and needs its `alembic` on PATH). The assignments: {', '.join(names)}.
+For each (here {a}; "*" does them all):
 
     nbgrader generate_assignment {a}   # release/{a}/: the students' copy, figures included
     # hand it out; put what comes back in submitted/<student_id>/{a}/{a}.ipynb
     # (or `nbgrader collect {a}` with an nbgrader exchange)
     nbgrader autograde {a}             # runs every submission, scores the check cells
-    nbgrader formgrader                # or JupyterLab's Formgrader: grade the written answers by hand
+    jupyter lab                        # Nbgrader > Formgrader: grade the written answers by hand
     nbgrader export                    # grades.csv: every student, every assignment
 
 Autograde runs each notebook in one kernel with a 30 s limit per cell; OMP_NUM_THREADS=1 makes
 the course's small models fastest, and DEEP_RNN_DATA=/path/to/corpora is needed only where the
-corpora are not in the course's cache. `python3 course.py grade SUBMISSIONS_DIR` does all of this
-in a temporary folder and writes a CSV per student and exercise."""
+corpora are not in the course's cache. `python3 course.py grade SUBMISSIONS_DIR` does generate and
+autograde in a temporary folder and writes a CSV per student and exercise."""
 
 
 def run_nbgrader(course_dir, *args, quiet=True):
