@@ -233,6 +233,7 @@ def test_stamp_command_check_exits_1_until_stamped(course, monkeypatch, capsys):
     assert "would stamp" in capsys.readouterr().out
     assert cli.main(["stamp"]) == 0
     assert cli.main(["stamp", "--check"]) == 0
+    assert "  01_lesson: 6 points (2 checks, 1 written answers)" in capsys.readouterr().out
 
 
 # ---- grade: refusals before any work ---------------------------------------------------------

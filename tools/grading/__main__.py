@@ -6,6 +6,7 @@ from pathlib import Path
 from .. import repo_root
 from . import __doc__ as DOC
 from . import grade, layout_course, nbgrader_commands, stamp
+from .markers import points_per_notebook
 
 
 def main(argv=None):
@@ -34,6 +35,8 @@ def main(argv=None):
                 print(f"{'would stamp' if args.check else 'stamped'} {path}")
             count = f"{len(changed)} notebook{'s' if len(changed) != 1 else ''}"
             print(f"{count} {'to stamp' if args.check else 'changed'}")
+            for name, (points, checks, answers) in points_per_notebook(notebooks).items():
+                print(f"  {name}: {points} points ({checks} checks, {answers} written answers)")
             return 1 if args.check and changed else 0
         if args.command == "nbgrader":
             names = layout_course(notebooks, args.course_dir)

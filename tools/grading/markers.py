@@ -182,3 +182,14 @@ def stamp(notebooks_dir, check=False, points=None):
             if grade_id:
                 owners[grade_id] = path.name
     return changed
+
+
+def points_per_notebook(notebooks_dir, points=None):
+    """{notebook name: (points, checks, written answers)} as the markers and POINTS give them."""
+    table = {}
+    for path in notebooks_in(notebooks_dir):
+        metas = [m for m in derive_metadata(json.loads(path.read_text(encoding="utf-8")), path.name, points)
+                 if m and m["grade"]]
+        table[path.stem] = (sum(m["points"] for m in metas), sum(not m["solution"] for m in metas),
+                            sum(m["solution"] for m in metas))
+    return table
