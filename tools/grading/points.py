@@ -10,7 +10,6 @@ POINTS = {
     # 01_mlp_no_state
     "check_make_windows": 3,
     "check_window_features": 2,
-    "check_perplexity": 1,
     # 02_rnn_one_layer
     "check_init_rnn_state": 1,
     "check_rnn_step": 2,
@@ -31,4 +30,6 @@ POINTS = {
     "check_residual_step": 3,
     "check_sample_next": 3,
     # written answers graded by hand (markdown cells with <!-- grade_id: ... -->): G2 adds them here
+    "q_window_size": 2,  # 01
+    "q_overfitting": 2,  # 01
 }
