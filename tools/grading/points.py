@@ -11,7 +11,6 @@ POINTS = {
     "check_make_windows": 3,
     "check_window_features": 2,
     # 02_rnn_one_layer
-    "check_init_rnn_state": 1,
     "check_rnn_step": 2,
     "check_rnn_step_backward": 4,
     # 03_rnn_2_by_hand
@@ -32,4 +31,6 @@ POINTS = {
     # written answers graded by hand (markdown cells with <!-- grade_id: ... -->): G2 adds them here
     "q_window_size": 2,  # 01
     "q_overfitting": 2,  # 01
+    "q_random_sampling": 2,  # 02
+    "q_detach": 2,  # 02
 }
