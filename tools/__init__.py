@@ -1,4 +1,4 @@
-"""Course tooling for maintainers and teachers: the static figures, the student export.
+"""Course tooling for maintainers and teachers: the static figures, the student export, grading.
 
 Not installed with the course (``pip install .`` ships only ``helpers``): run it from the
 repository with ``python3 course.py figures`` / ``python3 course.py student OUT_DIR``, or
@@ -17,3 +17,18 @@ def repo_root():
         sys.exit(f"error: {ROOT} has no notebooks/ folder, so it is not the course repository; "
                  f"run the tools from a checkout of the course (python3 course.py figures | student).")
     return ROOT
+
+
+def add_notebooks_option(parser):
+    """The --notebooks option every tool takes: the folder of the teacher notebooks."""
+    parser.add_argument("--notebooks", default=None,
+                        help="folder of the teacher notebooks (default: the course's notebooks/)")
+
+
+def notebooks_folder(value):
+    """The folder named by --notebooks (default: the course's notebooks/), or None after saying why not."""
+    notebooks = Path(value) if value else repo_root() / "notebooks"
+    if not notebooks.is_dir():
+        print(f"error: --notebooks {notebooks}: no such folder", file=sys.stderr)
+        return None
+    return notebooks

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import repo_root
+from . import add_notebooks_option, notebooks_folder
 
 __all__ = ["student_source", "student_notebook", "make_student_version", "main"]
 
@@ -225,12 +225,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tools.student", description=__doc__.split("\n")[0])
     parser.add_argument("out_dir", nargs="?", default="student",
                         help="where to write the student notebooks (default: student/)")
-    parser.add_argument("--notebooks", default=None,
-                        help="folder of the teacher notebooks (default: the course's notebooks/)")
+    add_notebooks_option(parser)
     args = parser.parse_args(argv)
-    notebooks = Path(args.notebooks) if args.notebooks else repo_root() / "notebooks"
-    if not notebooks.is_dir():
-        print(f"error: --notebooks {notebooks}: no such folder", file=sys.stderr)
+    notebooks = notebooks_folder(args.notebooks)
+    if notebooks is None:
         return 1
     try:
         make_student_version(notebooks, args.out_dir)

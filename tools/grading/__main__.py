@@ -3,7 +3,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import repo_root
+from .. import add_notebooks_option, notebooks_folder
 from . import __doc__ as DOC
 from . import grade, layout_course, nbgrader_commands, stamp
 from .markers import points_per_notebook
@@ -21,12 +21,10 @@ def main(argv=None):
     grade_cmd.add_argument("--out", default="scores.csv", help="the score table to write (default: scores.csv)")
     grade_cmd.add_argument("--verbose", action="store_true", help="show nbgrader's own log")
     for command in (stamp_cmd, course_cmd, grade_cmd):
-        command.add_argument("--notebooks", default=None,
-                             help="folder of the teacher notebooks (default: the course's notebooks/)")
+        add_notebooks_option(command)
     args = parser.parse_args(argv)
-    notebooks = Path(args.notebooks) if args.notebooks else repo_root() / "notebooks"
-    if not notebooks.is_dir():
-        print(f"error: --notebooks {notebooks}: no such folder", file=sys.stderr)
+    notebooks = notebooks_folder(args.notebooks)
+    if notebooks is None:
         return 1
     try:
         if args.command == "stamp":
