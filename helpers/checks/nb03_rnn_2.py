@@ -72,7 +72,7 @@ def check_get_params_2(get_params_2, *, seed=0, sizes=None):
     passed("get_params_2: 8 parameters with the right shapes, all trainable; layer 2's input weight is (h, h)")
 
 
-@builtin("get_params_2", check_get_params_2, "nn.RNN(num_layers=2)'s parameter shapes with nn.init.normal_")
+@builtin("get_params_2", check_get_params_2, "nn.RNN(num_layers=2)'s parameter shapes")
 def torch_params_2(vocab_size, num_hiddens, device):
     """nn.RNN(num_layers=2)'s and nn.Linear's parameters in d2l's layout (transposed, one bias per
     layer), drawn by nn.init.normal_(std=0.01) in that order, biases zero, all trainable."""

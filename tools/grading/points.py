@@ -15,7 +15,6 @@ POINTS = {
     "check_rnn_step_backward": 4,
     # 03_rnn_2_by_hand
     "check_get_params_2": 2,
-    "check_init_rnn_2_state": 1,
     "check_rnn_2": 4,
     "check_rnn_L": 4,
     # 04_lstm_num_layers
@@ -33,4 +32,6 @@ POINTS = {
     "q_overfitting": 2,  # 01
     "q_random_sampling": 2,  # 02
     "q_detach": 2,  # 02
+    "q_mistake_5": 2,  # 03
+    "q_dropout_rnn_2": 2,  # 03
 }
