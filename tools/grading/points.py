@@ -34,4 +34,6 @@ POINTS = {
     "q_detach": 2,  # 02
     "q_mistake_5": 2,  # 03
     "q_dropout_rnn_2": 2,  # 03
+    "q_gru_vs_lstm": 2,  # 04
+    "q_batch_first": 2,  # 04
 }
