@@ -36,4 +36,6 @@ POINTS = {
     "q_dropout_rnn_2": 2,  # 03
     "q_gru_vs_lstm": 2,  # 04
     "q_batch_first": 2,  # 04
+    "q_width_or_depth": 2,  # 05
+    "q_when_real": 2,  # 05
 }
