@@ -242,12 +242,16 @@ def stop_lab(proc, signals, timeout=LAB_STOP_TIMEOUT):
 def test():
     setup("test")
     one_thread()
-    # The linter first (seconds; its rules are in pyproject.toml), then one pytest run: unit
-    # tests, then every notebook under strict nbval, then the browser test last.
+    # The linter first (seconds; its rules are in pyproject.toml), then one pytest run on two
+    # workers (pytest-xdist): one takes the browser test (the longest), the other the unit tests
+    # and then every notebook under strict nbval, in the order tests/conftest.py sets (kept by
+    # --no-loadscope-reorder). `loadfile` keeps each file's tests, and so each notebook's cells,
+    # in one worker and in order. Options given after `test` win (e.g. `-n 0`: one process).
     if run(PY, "-m", "ruff", "check", ".") != 0:
         print("ruff check failed (see above): fix what it lists, then run the tests again.", flush=True)
         return 1
-    return run(PY, "-m", "pytest", "--nbval", "--nbval-current-env", *sys.argv[2:])
+    return run(PY, "-m", "pytest", "--nbval", "--nbval-current-env", "-n", "2", "--dist", "loadfile",
+               "--no-loadscope-reorder", *sys.argv[2:])
 
 
 def execute():
