@@ -27,7 +27,7 @@ from .nb03_rnn_L import check_rnn_L
 from .nb04_lstm import check_lstm_params, check_lstm_shapes
 from .nb04_lstm_step import check_lstm_step
 from .nb05_experiments import check_deep_begin_state
-from .nb06_depth import check_residual_step, check_stack_step
+from .nb06_depth import check_one_layer_width, check_residual_step, check_stack_step
 from .nb06_sampling import check_sample_next
 
 __all__ = [
@@ -37,5 +37,5 @@ __all__ = [
     "check_get_params_2", "check_init_rnn_2_state", "check_rnn_2", "check_rnn_L",
     "check_lstm_shapes", "check_lstm_params", "check_lstm_step",
     "check_deep_begin_state",
-    "check_stack_step", "check_residual_step", "check_sample_next",
+    "check_stack_step", "check_residual_step", "check_one_layer_width", "check_sample_next",
 ]

@@ -1,6 +1,7 @@
 """Checks for notebook 06 (what depth buys): one time step of a stack of `nn.RNNCell`s (or
 `nn.GRUCell`s) with dropout between the layers (`stack_step`) or with residual connections
-(`residual_step`). Temperature sampling (`sample_next`) is checked in nb06_sampling.
+(`residual_step`), and the width of one layer with a stack's parameters (`one_layer_width`).
+Temperature sampling (`sample_next`) is checked in nb06_sampling.
 
 References: `nn.RNN(num_layers=L)` / `nn.GRU` with the cells' weights; for residual stacks the
 course's `RNNStack(residual=True)` run on the same inputs. Where dropout goes is checked by its
@@ -15,7 +16,7 @@ from ..stacks import RNNStack
 from . import modules
 from .core import CheckFailed, builtin, call, close, describe, generator, passed
 
-__all__ = ["check_stack_step", "check_residual_step"]
+__all__ = ["check_stack_step", "check_residual_step", "check_one_layer_width"]
 
 KINDS = {nn.RNNCell: "RNN", nn.GRUCell: "GRU"}
 NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -258,3 +259,57 @@ def stack_residual_step(X_t, Hs, cells):
     """The course's RNNStack(residual=True) holding the cells' weights, run for one step."""
     up, H_n = run_residual(X_t.unsqueeze(0), Hs, cells)
     return up[0], H_n
+
+
+def stack_count(h, vocab_size, embed_size):
+    """Parameters of a one-layer RNNStack (embedding, nn.LSTM, output layer), read from the module itself."""
+    with torch.device("meta"):
+        stack = RNNStack(vocab_size, h, 1, embed_size=embed_size)
+    return sum(p.numel() for p in stack.parameters())
+
+
+def check_one_layer_width(one_layer_width, *, seed=0, sizes=None):
+    """one_layer_width(num_params, vocab_size, embed_size) -> h: the width of a one-layer RNNStack (LSTM)
+    whose parameter count is closest to num_params. Counts come from real RNNStack modules.
+
+    Hidden tests: sizes = (num_params, vocab_size, embed_size), or another seed for random ones.
+    """
+    __tracebackhide__ = True
+    hint = ("count every part of RNNStack(vocab_size, h, 1, embed_size=embed_size): the embedding, the LSTM "
+            "layer (four gate blocks, each with an input weight, a recurrent weight and two biases) and the "
+            "output layer (weight and bias); then pick the h whose count is closest to num_params.")
+    cases = [(58_722, 66, 32), (10_000, 28, 8)]
+    if sizes is not None or seed != 0:
+        V, E, n = (int(v) for v in torch.randint(5, 80, (3,), generator=generator(seed)))
+        cases = [tuple(sizes) if sizes is not None else (stack_count(n, V, E) + n, V, E)]
+    for num_params, V, E in cases:
+        desc = f"one_layer_width({num_params:_}, vocab_size={V}, embed_size={E})"
+        got = call(one_layer_width, "one_layer_width", (num_params, V, E), hint)
+        if isinstance(got, torch.Tensor) and got.numel() == 1:
+            got = got.item()
+        if isinstance(got, bool) or not isinstance(got, int) or got < 1:
+            raise CheckFailed(f"{desc} should return a width, a whole number >= 1; you returned {got!r}.")
+        gap = {h: abs(stack_count(h, V, E) - num_params) for h in (got - 1, got, got + 1) if h >= 1}
+        better = min(gap, key=gap.get)
+        if better != got:
+            have = stack_count(got, V, E)
+            why = (f" ({have - num_params:,} more than num_params: a count that leaves out a part (the embedding, "
+                   f"the second bias of each gate block, the output bias) makes the width come out too large)"
+                   if have > num_params else
+                   f" ({num_params - have:,} fewer than num_params: a part counted twice makes the width come "
+                   f"out too small)")
+            raise CheckFailed(f"{desc}: one LSTM layer of {got} units gives an RNNStack of {have:,} parameters"
+                              f"{why}; {better} units come closer ({stack_count(better, V, E):,}).")
+    passed("one_layer_width: the single-layer width with the parameter count closest to the stack's")
+
+
+@builtin("one_layer_width", check_one_layer_width, "RNNStack parameter counts (a bisection on h)")
+def bisect_width(num_params, vocab_size, embed_size):
+    """The h whose one-layer RNNStack count is closest to num_params: counts are increasing in h."""
+    low, high = 1, 2
+    while stack_count(high, vocab_size, embed_size) < num_params:
+        low, high = high, 2 * high
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if stack_count(mid, vocab_size, embed_size) < num_params else (low, mid)
+    return min((low, high), key=lambda h: abs(stack_count(h, vocab_size, embed_size) - num_params))

@@ -5,10 +5,13 @@ same logits, their counts against the probabilities `helpers.sampling.next_token
 (a chi-square statistic), with a private generator so that the verdict is the same every run.
 A wrong formula shows up as the temperature the samples actually follow (1/T, 1, T**2 ...).
 """
+import contextlib
 import math
+from unittest import mock
 
 import torch
 
+from .. import sampling
 from ..sampling import next_token_probs
 from .core import CheckFailed, builtin, call, describe, generator, passed
 
@@ -33,13 +36,27 @@ def chi_square(samples, probs):
     return torch.where((rare_expected == 0) & (rare_counts > 0), torch.full_like(stat, math.inf), stat)
 
 
+@contextlib.contextmanager
+def own_work():
+    """Refuse the course's sampler inside the learner's function: the exercise is to write it."""
+    import helpers
+    refuse = CheckFailed("sample_next called d2l.next_token_probs or d2l.sample_text, the course's own sampler: "
+                         "the exercise is to write it, from torch.softmax and torch.multinomial.")
+    with contextlib.ExitStack() as stack:
+        for owner in (helpers, sampling):
+            for name in ("next_token_probs", "sample_text"):
+                stack.enter_context(mock.patch.object(owner, name, side_effect=refuse))
+        yield
+
+
 def draw(sample_next, logits, temperature, seed):
     """DRAWS samples of every row of logits, in one call: (rows, DRAWS)."""
     __tracebackhide__ = True
     rows, V = logits.shape
     batch = logits.repeat_interleave(DRAWS, dim=0)
     given = batch.clone()
-    got = call(sample_next, "sample_next", (given, temperature, generator(seed)), HINT)
+    with own_work():
+        got = call(sample_next, "sample_next", (given, temperature, generator(seed)), HINT)
     if not torch.equal(given, batch):
         raise CheckFailed(f"sample_next at temperature {temperature} changed the logits passed in (logits /= T "
                           f"works in place); compute logits / temperature into a new tensor.")
@@ -63,9 +80,10 @@ def check_sample_next(sample_next, *, seed=0, sizes=None, temperatures=(0.5, 1.0
     logits = torch.randn(rows, V, generator=generator(seed)) * 1.5
     desc = f"sample_next on logits {describe(logits)}"
     with torch.random.fork_rng(devices=[]):
-        greedy = call(sample_next, "sample_next", (logits.clone(), 0, generator(seed)),
-                      "at temperature 0 sampling is greedy (贪心): return logits.argmax(dim=-1) without dividing "
-                      "(logits / 0 is inf or nan).")
+        with own_work():
+            greedy = call(sample_next, "sample_next", (logits.clone(), 0, generator(seed)),
+                          "at temperature 0 sampling is greedy (贪心): return logits.argmax(dim=-1) without "
+                          "dividing (logits / 0 is inf or nan).")
         if not torch.is_tensor(greedy) or tuple(greedy.shape) != (rows,):
             raise CheckFailed(f"{desc} at temperature 0 should return ({rows},) indices; "
                               f"you returned {describe(greedy)}.")

@@ -140,3 +140,38 @@ def test_stack_step_stand_in_drops_between_layers_in_training_mode():
         _, (H1, H2) = torch_stack_step(X, Hs, cells, nn.Dropout(0.5))
         _, (E1, E2) = torch_stack_step(X, Hs, cells, nn.Dropout(0.5).eval())
     assert torch.allclose(H1, E1) and not torch.allclose(H2, E2)
+
+
+def one_layer_width(num_params, vocab_size, embed_size, *, skip=()):
+    V, E = vocab_size, embed_size
+    parts = {"embedding": lambda h: V * E, "lstm": lambda h: 4 * h * (E + h + 2),
+             "one bias": lambda h: -4 * h if "one bias" in skip else 0, "output": lambda h: h * V + V}
+    count = lambda h: sum(f(h) for name, f in parts.items() if name not in skip)  # noqa: E731
+    return min(range(1, 1000), key=lambda h: abs(count(h) - num_params))
+
+
+CORRECT["check_one_layer_width"] = one_layer_width
+
+
+def test_stack_count_is_the_modules_numel():
+    from helpers.checks.nb06_depth import stack_count
+    from helpers.stacks import RNNStack
+    assert stack_count(96, 66, 32) == sum(p.numel() for p in RNNStack(66, 96, 1, embed_size=32).parameters())
+
+
+@pytest.mark.parametrize("skip, phrase", [(("embedding",), "too large"),
+                                          (("output",), "too large")])
+def test_one_layer_width_mistakes(skip, phrase):
+    fails(checks.check_one_layer_width, lambda n, V, E: one_layer_width(n, V, E, skip=skip), phrase, "come closer")
+
+
+def test_one_layer_width_refuses_a_non_integer():
+    fails(checks.check_one_layer_width, lambda n, V, E: 96.0, "whole number")
+
+
+@pytest.mark.parametrize("seed, sizes", [(3, None), (4, None), (0, (123_456, 40, 16))])
+def test_one_layer_width_hidden_cases_and_stand_in(seed, sizes, capsys):
+    from helpers.checks.nb06_depth import bisect_width
+    checks.check_one_layer_width(one_layer_width, seed=seed, sizes=sizes)
+    checks.check_one_layer_width(bisect_width, seed=seed, sizes=sizes)
+    assert capsys.readouterr().out.count("✓") == 2

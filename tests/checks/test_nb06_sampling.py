@@ -58,3 +58,12 @@ def test_hidden_cases_and_stand_in(seed, sizes, temperatures, capsys):
     checks.check_sample_next(sample_next, seed=seed, sizes=sizes, temperatures=temperatures)
     checks.check_sample_next(torch_sample_next, seed=seed, sizes=sizes, temperatures=temperatures)
     assert capsys.readouterr().out.count("✓") == 2
+
+
+def test_the_course_sampler_is_refused_inside_the_exercise():
+    import helpers as d2l
+
+    def borrowed(logits, T, g):
+        return torch.multinomial(d2l.next_token_probs(logits, T), 1, generator=g).squeeze(1)
+    fails(checks.check_sample_next, borrowed, "the course's own sampler")
+    assert d2l.next_token_probs(torch.zeros(3), 1.0).shape == (3,)  # restored afterwards
