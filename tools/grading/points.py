@@ -27,6 +27,7 @@ POINTS = {
     "check_stack_step": 3,
     "check_residual_step": 3,
     "check_sample_next": 3,
+    "check_one_layer_width": 2,
     # written answers graded by hand (markdown cells with <!-- grade_id: ... -->): G2 adds them here
     "q_window_size": 2,  # 01
     "q_overfitting": 2,  # 01
@@ -38,4 +39,6 @@ POINTS = {
     "q_batch_first": 2,  # 04
     "q_width_or_depth": 2,  # 05
     "q_when_real": 2,  # 05
+    "q_line_end": 2,  # 06
+    "q_equal_steps_or_time": 2,  # 06
 }
