@@ -1,5 +1,5 @@
-"""Fixtures of the browser tests: Chromium, one JupyterLab and one browser for the package,
-and the notebook runs the run test keeps open for the explorer test."""
+"""Fixtures of the browser tests: Chromium, one JupyterLab (showing the student versions) and one
+browser for the package, and the notebook runs the run test keeps open for the explorer test."""
 from __future__ import annotations
 
 import contextlib
@@ -29,7 +29,7 @@ def chromium_path() -> str:
 @pytest.fixture(scope="package")
 def lab(tmp_path_factory, chromium_path):
     lab = Lab(tmp_path_factory.mktemp("jupyterlab"))
-    populate_workspace(lab.root)
+    populate_workspace(lab)
     try:
         lab.start()
         yield lab

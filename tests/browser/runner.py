@@ -1,11 +1,12 @@
-"""One notebook run in headless Chromium: open it in its own page, Run All Cells, wait, report.
+"""One student version run in headless Chromium: open it in its own page, Run All Cells, wait, report.
 
 Each notebook gets a fresh page (its own JupyterLab workspace): Edit > Clear Outputs of All
 Cells, then Run > Run All Cells; wait until no cell shows ``[*]`` and the kernel is idle; then
-`problems` lists error/traceback outputs, code cells that did not run, "Error displaying
-widget" / ipywidgets error views, widget outputs that never rendered, and fewer rendered images
-than the notebook file has image/png outputs (at least one when the file has any). What the
-page shows is read by the scripts in js/, loaded at run time.
+`problems` lists code cells that did not run, error outputs other than the friendly message at
+each unsolved exercise's check, missing fallback notes (exercises.py says where each goes),
+"Error displaying widget" / ipywidgets error views, widget outputs that never rendered, and
+fewer rendered images than the teacher's notebook file has image/png outputs (at least one when
+it has any). What the page shows is read by the scripts in js/, loaded at run time.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from .exercises import Expected, exercise_problems, expected_in_page
 from .server import POLL_S, Lab, code_sources, png_outputs, workspace_rel
 
 JS = Path(__file__).resolve().parent / "js"
@@ -67,6 +69,7 @@ class NotebookRun:
         self.page.on("console", self._on_console)
         self.page.on("pageerror", lambda exc: self.page_errors.append(str(exc)[:500]))
         self.seconds: dict[str, float] = {}
+        self.expected: Expected | None = None  # what the student version should show, once read
 
     def _on_console(self, msg) -> None:
         if msg.type == "error":
@@ -198,10 +201,11 @@ class NotebookRun:
         self.lab.shutdown_session(self.rel)
 
 
-def page_problems(report: dict, source: Path) -> list[str]:
-    """What is wrong in the page of a finished run (see the module docstring); [] when nothing."""
+def page_problems(report: dict, source: Path, student: Path, expected: Expected) -> list[str]:
+    """What is wrong in the page of a finished run of `student`, the student version of the
+    teacher's `source` that should show `expected` (see the module docstring); [] when nothing."""
     problems = []
-    sources = code_sources(source)
+    sources = code_sources(student)
     prompts = report["prompts"]
     if len(prompts) != len(sources):
         problems.append(f"the page shows {len(prompts)} code cells, the file has {len(sources)}")
@@ -213,8 +217,11 @@ def page_problems(report: dict, source: Path) -> list[str]:
     if not_run:
         shown = ", ".join(map(str, not_run[:8])) + (", ..." if len(not_run) > 8 else "")
         problems.append(f"{len(not_run)} code cell(s) did not run (cell numbers, 1-based): {shown}")
-    for err in report["errors"]:
-        problems.append(f"error output in cell {err['cell']}: ...{err['text']}")
+        stopped_at = [err["cell"] for err in report["errors"] if err["cell"] < not_run[0]]
+        if stopped_at:
+            problems.append(f"Run All Cells stopped at the error in cell {stopped_at[-1]}: the kernel skips "
+                            f"the queued cells after an error unless the failing cell is tagged raises-exception")
+    problems += exercise_problems(report, expected)
     widgets = report["widgets"]
     for err in widgets["errors"]:
         problems.append(f"widget failed to display in cell {err['cell']}: {err['text']}")
@@ -237,14 +244,16 @@ def page_problems(report: dict, source: Path) -> list[str]:
 
 
 def run_notebook(browser, lab: Lab, source: Path) -> tuple[NotebookRun, list[str]]:
-    """Open and run one notebook; return the run (page still open) and its problems."""
+    """Open and run the student version of one notebook; return the run (page still open) and its problems."""
     run = NotebookRun(browser, lab, source)
     problems: list[str] = []
     try:
         run.open()
         run.wait_kernel_ready()
         run.run_all()
-        problems = page_problems(run.report(), source)
+        student = lab.student_version(source)
+        run.expected = expected_in_page(student)
+        problems = page_problems(run.report(), source, student, run.expected)
     except RunFailure as exc:
         problems = [str(exc)]
     except Exception as exc:  # playwright timeouts and friends: report with the screenshot
@@ -253,7 +262,7 @@ def run_notebook(browser, lab: Lab, source: Path) -> tuple[NotebookRun, list[str
 
 
 def failure_message(run: NotebookRun, problems: list[str], shot: Path | None) -> str:
-    lines = [f"{run.source.name} in JupyterLab: {len(problems)} problem(s)"]
+    lines = [f"the student version of {run.source.name} in JupyterLab: {len(problems)} problem(s)"]
     lines += [f"  - {p}" for p in problems]
     lines.append(f"screenshot: {shot or '(none)'}")
     if run.page_errors:

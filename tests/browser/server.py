@@ -1,20 +1,24 @@
 """The browser tests' JupyterLab: a server started for the tests, its REST API, and the notebooks it shows.
 
 The server runs from this interpreter (``sys.executable -m jupyter lab``) on 127.0.0.1, a free
-port, a random token, ``--no-browser``. Its root is a temporary workspace that mirrors the repo
-layout: ``notebooks/`` and ``figures/`` are *copied* there, so nothing JupyterLab does (autosave,
-checkpoints) can touch the repo's notebooks; autosave is off as well (user settings in a
-temporary folder). ``import helpers`` works because the package is installed in the venv; data
-comes from DEEP_RNN_DATA as usual.
+port, a random token, ``--no-browser``. Its root is a temporary workspace whose ``notebooks/``
+holds the *student versions* of the course's notebooks, written by the course's own export
+(``tools.student.make_student_version``, figures copied beside them), so nothing JupyterLab does
+(autosave, checkpoints) can touch the repo's notebooks; autosave is off as well (user settings
+in a temporary folder). The teacher's notebooks are run by strict nbval. ``import helpers``
+works because the package is installed in the venv; data comes from DEEP_RNN_DATA as usual.
+The server reads its configuration from a folder of its own (JUPYTER_CONFIG_DIR), never the
+user's; there nbgrader's JupyterLab and server extensions are turned off (a student's Lab
+without nbgrader has none of them).
 
 ``DEEP_RNN_BROWSER_NOTEBOOKS=<glob>`` (absolute, or relative to the repo root) replaces
-``notebooks/[0-9][0-9]_*.ipynb`` as the notebooks to run (a development hook); the matched
-files are copied into the workspace's ``notebooks/``.
+``notebooks/[0-9][0-9]_*.ipynb`` as the notebooks to run (a development hook).
 """
 from __future__ import annotations
 
 import contextlib
 import glob
+import io
 import json
 import os
 import secrets
@@ -29,6 +33,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
+from tools.student import make_student_version
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "screenshots"
@@ -48,6 +54,16 @@ LAB_USER_SETTINGS = {
         "checkForUpdates": False,
     },
 }
+
+# Extensions the server must not load: nbgrader's (installed with the test extra) add menus and
+# requests to a course nbgrader knows nothing of here.
+DISABLED_LAB_EXTENSIONS = ["@jupyter/nbgrader"]
+DISABLED_SERVER_EXTENSIONS = [
+    "nbgrader.server_extensions.formgrader",
+    "nbgrader.server_extensions.validate_assignment",
+    "nbgrader.server_extensions.assignment_list",
+    "nbgrader.server_extensions.course_list",
+]
 
 
 # --------------------------------------------------------------------------- notebooks
@@ -88,7 +104,7 @@ EXPLORER_NOTEBOOKS = [p for p in NOTEBOOKS if uses_depth_explorer(p)]
 
 
 def workspace_rel(path: Path) -> str:
-    """Path of a notebook's copy, relative to the JupyterLab root (the workspace)."""
+    """Path of a notebook's student version, relative to the JupyterLab root (the workspace)."""
     return f"notebooks/{path.name}"
 
 
@@ -123,6 +139,7 @@ class Lab:
     def __init__(self, tmp: Path):
         self.tmp = tmp
         self.root = tmp / "root"
+        self.course = tmp / "course"  # copies the student versions are exported from
         self.token = secrets.token_hex(24)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -159,15 +176,25 @@ class Lab:
         return "\n".join(text[-lines:])
 
     # process ------------------------------------------------------------
+    def student_version(self, source: Path) -> Path:
+        """The student version of `source` this server shows."""
+        return self.root / workspace_rel(source)
+
+    def exported_from(self, source: Path) -> Path:
+        """The copy of `source` its student version was made from."""
+        return self.course / "notebooks" / source.name
+
     def start(self) -> None:
         settings_dir = self.tmp / "user-settings"
         for rel, value in LAB_USER_SETTINGS.items():
             target = settings_dir / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(value))
+        config_dir = self.tmp / "config"
+        write_config(config_dir)
         env = dict(os.environ)
         env.update(
-            JUPYTER_CONFIG_DIR=str(self.tmp / "config"),  # ignore ~/.jupyter
+            JUPYTER_CONFIG_DIR=str(config_dir),  # ignore ~/.jupyter
             JUPYTER_RUNTIME_DIR=str(self.tmp / "runtime"),
             PYTHONUNBUFFERED="1",
         )
@@ -232,22 +259,33 @@ class Lab:
                 child.kill()
 
 
+def write_config(config_dir: Path) -> None:
+    """The server's own configuration folder: the disabled extensions (what
+    `jupyter labextension disable` and `jupyter server extension disable` would write there)."""
+    (config_dir / "labconfig").mkdir(parents=True, exist_ok=True)
+    (config_dir / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {name: True for name in DISABLED_LAB_EXTENSIONS}}))
+    (config_dir / "jupyter_server_config.json").write_text(
+        json.dumps({"ServerApp": {"jpserver_extensions": {name: False for name in DISABLED_SERVER_EXTENSIONS}}}))
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def populate_workspace(root: Path) -> None:
-    """Mirror the repo layout in the server root: copies of notebooks/ and figures/."""
-    ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
-    (root / "notebooks").mkdir(parents=True)
-    for folder in ("figures",):
-        if (REPO / folder).is_dir():
-            shutil.copytree(REPO / folder, root / folder, ignore=ignore)
-    if os.environ.get(NOTEBOOKS_ENV, "").strip():
-        for path in NOTEBOOKS:
-            shutil.copy2(path, root / "notebooks" / path.name)
-    elif (REPO / "notebooks").is_dir():
-        shutil.copytree(REPO / "notebooks", root / "notebooks", ignore=ignore, dirs_exist_ok=True)
+def populate_workspace(lab: Lab) -> None:
+    """The server root's notebooks/: the student versions of NOTEBOOKS, with their figures.
+
+    The export reads a course folder (notebooks/ beside figures/): `lab.course` is one, made of
+    copies of NOTEBOOKS (notebooks/, or the development hook's glob) and of figures/.
+    """
+    (lab.course / "notebooks").mkdir(parents=True)
+    for path in NOTEBOOKS:
+        shutil.copy2(path, lab.exported_from(path))
+    if (REPO / "figures").is_dir():
+        shutil.copytree(REPO / "figures", lab.course / "figures")
+    with contextlib.redirect_stdout(io.StringIO()):  # one line per file written
+        make_student_version(lab.course / "notebooks", lab.root / "notebooks")
 

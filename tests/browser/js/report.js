@@ -8,7 +8,13 @@
   const errors = outputs
     .filter(o => o.getAttribute('data-mime-type') === 'application/vnd.jupyter.stderr'
                  && /Traceback|Error/.test(text(o)))
-    .map(o => ({cell: cellOf(o), text: text(o).slice(-500)}));
+    .map(o => ({cell: cellOf(o), text: text(o).slice(-1000)}));
+  // what each cell printed (the start of it), e.g. a fallback's "using ... in place of your ..."
+  const stdout = {};
+  for (const o of outputs.filter(o => o.getAttribute('data-mime-type') === 'application/vnd.jupyter.stdout')) {
+    const c = cellOf(o);
+    stdout[c] = ((stdout[c] || '') + text(o) + '\n').slice(0, 2000);
+  }
   // ipywidgets' renderer is a Lumino Panel without a data-mime-type attribute.
   const views = outputs.filter(o => o.classList.contains('lm-Panel') || !o.hasAttribute('data-mime-type')
       || o.getAttribute('data-mime-type') === 'application/vnd.jupyter.widget-view+json');
@@ -34,6 +40,7 @@
     prompts: codeCells.map(c => ({cell: cellOf(c),
         prompt: (c.querySelector('.jp-InputPrompt') || {textContent: ''}).textContent.trim()})),
     errors: errors,
+    stdout: stdout,
     widgets: widgets,
     strayWidgetErrors: stray,
     images: {total: imgs.length, rendered: imgs.filter(i => i.complete && i.naturalWidth > 0).length},
