@@ -1,19 +1,24 @@
-"""Browser tests: every course notebook in a real JupyterLab, driven by headless Chromium.
+"""Browser tests: the student version of every course notebook in a real JupyterLab, driven by headless Chromium.
 
-What a learner sees is checked here, not what nbval compares: widgets that render, figures
-that show up, no tracebacks, and a depth explorer that reacts to its controls. Run them with
+What a learner sees is checked here, not what nbval compares (nbval runs the teacher's
+notebooks): a student copy with no exercise solved runs to the end, showing the friendly
+message at every exercise's check and a note at every fallback, and nothing else fails;
+widgets render, figures show up, and the depth explorer reacts to its controls. Run them with
 
     .venv/bin/python -m pytest tests/browser -q
 
-(``python3 course.py test`` runs them last, after everything that trains). They need Debian's
+(``python3 course.py test`` starts them first, on one of its two pytest-xdist workers; in one
+process they run last, see tests/conftest.py). They need Debian's
 or Ubuntu's Chromium (``apt-get install chromium`` gives /usr/bin/chromium; Playwright's own
 browser download is not used). Without Chromium or the ``playwright`` package they skip; with
 ``CI=true`` they fail instead.
 
 * ``test_jupyterlab.py``: the two tests, short.
-* ``server.py``: the JupyterLab started for the tests (a copy of notebooks/ and figures/).
+* ``server.py``: the JupyterLab started for the tests (the student versions, with figures/).
 * ``runner.py``: one notebook opened in its own page and run top to bottom, and what counts
   as a problem in the page afterwards.
+* ``exercises.py``: where a student version should show its friendly messages and fallback
+  notes, read from the copy itself (``test_exercises.py`` tests it without a browser).
 * ``explorer.py``: the depth explorer read and moved in the page; the DOM contract it relies
   on is in ``helpers.widgets.DepthExplorer``'s docstring.
 * ``js/``: the scripts that read the page, loaded at run time.

@@ -55,8 +55,8 @@ LAB_USER_SETTINGS = {
     },
 }
 
-# Extensions the server must not load: nbgrader's (installed with the test extra) add menus and
-# requests to a course nbgrader knows nothing of here.
+# Extensions the test server does not load: nbgrader's (installed with the test extra, for the
+# grading test) add an Nbgrader menu and server handlers that a student's Lab does not have.
 DISABLED_LAB_EXTENSIONS = ["@jupyter/nbgrader"]
 DISABLED_SERVER_EXTENSIONS = [
     "nbgrader.server_extensions.formgrader",
