@@ -3,7 +3,7 @@
 
     python3 course.py lab [--port N] [JupyterLab options]   set up, then open the course in JupyterLab
     python3 course.py test       set up, then run every test (unit, notebooks, browser)
-    python3 course.py execute    re-run every notebook in place from a clean kernel
+    python3 course.py execute [NOTEBOOK ...]   re-run every notebook (or those named) in place from a clean kernel
     python3 course.py bench      the training-speed benchmark
     python3 course.py figures    redraw figures/
     python3 course.py student OUT_DIR   write the student versions of the notebooks
@@ -175,6 +175,13 @@ class Stop(Exception):
     """course.py was asked to stop (SIGINT, SIGTERM or SIGHUP)."""
 
 
+def lab_env(token):
+    """JupyterLab's environment: the token (removed again before kernels start), and the venv's own
+    kernelspec first. In a venv Jupyter prefers it anyway, unless the venv's folder belongs to another
+    user; then a python3 kernel in ~/.local/share/jupyter (another Python, without helpers) would win."""
+    return {**os.environ, "COURSE_LAB_TOKEN": token, "JUPYTER_PREFER_ENV_PATH": "1"}
+
+
 def lab():
     """JupyterLab on 127.0.0.1 with a fresh token, opening on notebooks/, stopped when course.py is.
 
@@ -205,7 +212,7 @@ def lab():
     proc = None
     try:
         # Its own session: a Ctrl-C in the terminal reaches course.py only, which stops JupyterLab once.
-        proc = subprocess.Popen([str(a) for a in args], cwd=ROOT, env={**os.environ, "COURSE_LAB_TOKEN": token},
+        proc = subprocess.Popen([str(a) for a in args], cwd=ROOT, env=lab_env(token),
                                 start_new_session=os.name != "nt")
         while proc.poll() is None and not serving(port, token):
             time.sleep(0.5)
@@ -257,7 +264,12 @@ def test():
 def execute():
     setup()
     one_thread()
-    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    course = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    named = [Path(a).resolve() for a in from_callers_folder(sys.argv[2:])]
+    strangers = [str(p) for p in named if p not in course]
+    if strangers:
+        sys.exit(f"execute takes the course's notebooks ({ROOT / 'notebooks'}/NN_*.ipynb), got: {', '.join(strangers)}")
+    notebooks = named or course
     return run(PY, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
                "--ExecutePreprocessor.timeout=600", *notebooks)
 

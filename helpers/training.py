@@ -98,6 +98,16 @@ def resolve_precision(precision, device):
     return precision
 
 
+def _check_bf16_lstm(net, precision, device):
+    """bf16 asked for by name on a CPU without native bf16: PyTorch's LSTM (oneDNN) has no kernel
+    for it there and would fail at the first step with 'could not create a primitive descriptor'."""
+    if precision != "bf16" or torch.device(device).type != "cpu" or _cpu_has_bf16():
+        return
+    if isinstance(net, nn.Module) and any(isinstance(m, nn.LSTM) for m in net.modules()):
+        raise ValueError("precision='bf16': this CPU has no native bf16 (AVX512-BF16 or AMX), and PyTorch's "
+                         "nn.LSTM cannot run in bf16 without it; use precision='auto' (fp32 here) or 'fp32'")
+
+
 def _autocast(precision, device):
     if precision == "fp32":
         return nullcontext()
@@ -281,6 +291,7 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
     _check_numbers(lr, num_epochs, clip)
     check_device(device)
     history = History(precision=resolve_precision(precision, device))
+    _check_bf16_lstm(net, history.precision, device)
     train_iter, tokens_per_epoch = _checked_iter(train_iter, "train_iter", num_epochs, net, device)
     if valid_iter is not None:
         valid_iter, _ = _checked_iter(valid_iter, "valid_iter", num_epochs, net, device)

@@ -6,6 +6,7 @@ another base URL and landing page) and no cached corpora, then stops it with SIG
 import hashlib
 import http.client
 import importlib.util
+import json
 import os
 import re
 import signal
@@ -118,10 +119,18 @@ def test_lab_serves_notebooks_on_loopback_with_a_token_and_stops_with_it(tmp_pat
     config_dir.mkdir()
     (config_dir / "jupyter_server_config.py").write_text(HOSTILE_CONFIG)
     (tmp_path / "no-corpora").mkdir()
+    # A python3 kernel of the user's own (another Python, without helpers) and no preference for the
+    # venv's kernels, as when the venv's folder belongs to another user: the venv's kernel must win.
+    user_kernel = tmp_path / ".local" / "share" / "jupyter" / "kernels" / "python3"
+    user_kernel.mkdir(parents=True)
+    (user_kernel / "kernel.json").write_text(json.dumps({
+        "argv": [str(Path(sys.base_prefix) / "bin" / "python3"), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "someone else's Python", "language": "python"}))
     closed = free_port()  # nothing listens there: a download through this "proxy" fails at once, offline
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_") and k.lower() != "no_proxy"}
     env.update(HOME=str(tmp_path), JUPYTER_CONFIG_DIR=str(config_dir), DEEP_RNN_DATA=str(tmp_path / "no-corpora"),
-               http_proxy=f"http://127.0.0.1:{closed}", https_proxy=f"http://127.0.0.1:{closed}")
+               http_proxy=f"http://127.0.0.1:{closed}", https_proxy=f"http://127.0.0.1:{closed}",
+               JUPYTER_PREFER_ENV_PATH="0")
     port = free_port()
     course = subprocess.Popen([sys.executable, "course.py", "lab", "--port", str(port), "--no-browser"],
                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -166,6 +175,7 @@ def test_lab_serves_notebooks_on_loopback_with_a_token_and_stops_with_it(tmp_pat
             tree = descendants(course.pid)
         kernels = [p for p in tree if "ipykernel" in cmdline(p)]
         assert kernels, [cmdline(p) for p in tree]
+        assert kernels[0].cmdline()[0] == sys.executable, "the kernel is not the venv's Python"
         assert not any(token in str(p.environ()) for p in kernels), "the kernel inherited the token"
 
         course.send_signal(signal.SIGTERM)

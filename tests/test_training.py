@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 import helpers
+from helpers import training
 
 V = 28
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,6 +100,7 @@ def test_d2l_call_still_works_with_sgd_and_a_scratch_model(splits):
         helpers.train_ch8(net, train_iter, vocab, 1, 1, "cpu", optimizer="adam")
 
 
+@pytest.mark.skipif(not training._cpu_has_bf16(), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
 def test_bf16_autocast_gives_the_same_perplexity_as_fp32(splits):
     train_iter, _, vocab = splits
     ppl = {}
@@ -109,6 +111,17 @@ def test_bf16_autocast_gives_the_same_perplexity_as_fp32(splits):
         assert hist.precision == precision
         ppl[precision] = hist.final_train_ppl
     assert abs(ppl["bf16"] - ppl["fp32"]) / ppl["fp32"] < 0.02, ppl
+
+
+def test_bf16_lstm_on_a_cpu_without_bf16_is_refused_before_training(splits, monkeypatch):
+    train_iter, _, vocab = splits
+    monkeypatch.setattr(training, "_cpu_has_bf16", lambda: False)
+    assert helpers.resolve_precision("auto", "cpu") == "fp32"
+    net = small_lstm()
+    before = [p.detach().clone() for p in net.parameters()]
+    with pytest.raises(ValueError, match=r"precision='bf16': this CPU has no native bf16 .* use precision='auto'"):
+        helpers.train_ch8(net, train_iter, vocab, 1.0, 1, "cpu", precision="bf16", verbose=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))  # nothing trained
 
 
 def test_precision_auto_and_bad_values():

@@ -1,4 +1,4 @@
-"""Browser tests: the student version of every course notebook in a real JupyterLab, driven by headless Chromium.
+"""Browser tests: student versions of the course notebooks in a real JupyterLab, driven by headless Chromium.
 
 What a learner sees is checked here, not what nbval compares (nbval runs the teacher's
 notebooks): a student copy with no exercise solved runs to the end, showing the friendly
@@ -14,7 +14,8 @@ browser download is not used). Without Chromium or the ``playwright`` package th
 ``CI=true`` they fail instead.
 
 * ``test_jupyterlab.py``: the two tests, short.
-* ``server.py``: the JupyterLab started for the tests (the student versions, with figures/).
+* ``server.py``: the JupyterLab started for the tests (the student versions, with figures/), and
+  which notebooks run by default (01, 02, 04; ``DEEP_RNN_BROWSER_NOTEBOOKS`` for others).
 * ``runner.py``: one notebook opened in its own page and run top to bottom, and what counts
   as a problem in the page afterwards.
 * ``exercises.py``: where a student version should show its friendly messages and fallback
