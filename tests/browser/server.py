@@ -13,9 +13,9 @@ without nbgrader has none of them).
 
 By default the student versions of notebooks 01, 02 and 04 run: between them they hold every kind of
 output and interaction the course has (exercise checks and their fallbacks, tqdm bars, live plots,
-figures, the ipywidgets explorer). 03, 05 and 06 add minutes of training, not new kinds; strict nbval
-runs all six. ``DEEP_RNN_BROWSER_NOTEBOOKS=<glob>`` (absolute, or relative to the repo root) replaces the
-default, e.g. ``'notebooks/[0-9][0-9]_*.ipynb'`` for every notebook.
+figures, the ipywidgets explorer) except 06's HTML unit traces. 03, 05 and 06 add minutes of training
+on a slow CPU; strict nbval runs all six. ``DEEP_RNN_BROWSER_NOTEBOOKS=<glob>`` (absolute, or
+relative to the repo root) replaces the default, e.g. ``'notebooks/[0-9][0-9]_*.ipynb'`` for all.
 """
 from __future__ import annotations
 
