@@ -100,7 +100,8 @@ def resolve_precision(precision, device):
 
 def _check_bf16_lstm(net, precision, device):
     """bf16 asked for by name on a CPU without native bf16: PyTorch's LSTM (oneDNN) has no kernel
-    for it there and would fail at the first step with 'could not create a primitive descriptor'."""
+    for it there and would fail at the first step with 'could not create a primitive descriptor'.
+    Called by train_epoch_ch8, where autocast is entered, and early by train_ch8."""
     if precision != "bf16" or torch.device(device).type != "cpu" or _cpu_has_bf16():
         return
     if isinstance(net, nn.Module) and any(isinstance(m, nn.LSTM) for m in net.modules()):
@@ -129,6 +130,8 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter, *,
     The loss is summed on the device and read once per epoch, so no step waits for
     the host. Extra keyword-only options are used by `train_ch8`.
     """
+    precision = resolve_precision(precision, device)  # 'auto' -> what this device does best; typos refused
+    _check_bf16_lstm(net, precision, device)
     state, timer = None, Timer()
     total, num_tokens = torch.zeros((), device=device), 0
     for X, Y in itertools.islice(train_iter, smoke_batches()):  # all of them, unless $DEEP_RNN_SMOKE
@@ -291,7 +294,7 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
     _check_numbers(lr, num_epochs, clip)
     check_device(device)
     history = History(precision=resolve_precision(precision, device))
-    _check_bf16_lstm(net, history.precision, device)
+    _check_bf16_lstm(net, history.precision, device)  # before a bar or a plot is drawn
     train_iter, tokens_per_epoch = _checked_iter(train_iter, "train_iter", num_epochs, net, device)
     if valid_iter is not None:
         valid_iter, _ = _checked_iter(valid_iter, "valid_iter", num_epochs, net, device)

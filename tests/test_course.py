@@ -267,3 +267,19 @@ def test_student_command_writes_a_relative_out_dir_in_the_callers_folder(tmp_pat
     assert written == sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     assert f"wrote {tmp_path / 'mine' / written[0]}" in done.stdout
     assert not (ROOT / "mine").exists()
+
+
+def test_execute_runs_the_named_notebooks_only_and_refuses_others(tmp_path, monkeypatch):
+    course = load_course()
+    calls = []
+    monkeypatch.setattr(course, "setup", lambda *a, **k: None)
+    monkeypatch.setattr(course, "run", lambda *args, **kwargs: calls.append(args) or 0)
+    monkeypatch.chdir(ROOT / "notebooks")
+    first = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))[0]
+    monkeypatch.setattr(sys, "argv", ["course.py", "execute", first.name])  # relative to the caller's folder
+    assert course.execute() == 0
+    assert calls[-1][-1] == first and first.name not in map(str, calls[-1][:-1])
+    monkeypatch.setattr(sys, "argv", ["course.py", "execute", str(tmp_path / "other.ipynb")])
+    with pytest.raises(SystemExit, match=r"execute takes the course's notebooks .* got: .*other\.ipynb"):
+        course.execute()
+    assert len(calls) == 1  # nothing run for a notebook outside notebooks/

@@ -122,6 +122,10 @@ def test_bf16_lstm_on_a_cpu_without_bf16_is_refused_before_training(splits, monk
     with pytest.raises(ValueError, match=r"precision='bf16': this CPU has no native bf16 .* use precision='auto'"):
         helpers.train_ch8(net, train_iter, vocab, 1.0, 1, "cpu", precision="bf16", verbose=False)
     assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))  # nothing trained
+    with pytest.raises(ValueError, match=r"precision='bf16': this CPU has no native bf16"):  # the one-epoch loop too
+        helpers.train_epoch_ch8(net, train_iter, nn.CrossEntropyLoss(), torch.optim.Adam(net.parameters()), "cpu",
+                                False, precision="bf16")
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
 
 
 def test_precision_auto_and_bad_values():

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from ipykernel.kernelspec import write_kernel_spec
 
 from tools.student import make_student_version
 
@@ -279,14 +280,7 @@ def write_config(config_dir: Path) -> None:
 
 def write_kernelspec(folder: Path) -> Path:
     """A data folder whose python3 kernel runs this interpreter (the venv, where helpers is installed)."""
-    spec = folder / "kernels" / "python3"
-    spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-        "metadata": {"debugger": True},
-    }))
+    write_kernel_spec(folder / "kernels" / "python3")  # ipykernel's own: argv[0] is sys.executable
     return folder
 
 
