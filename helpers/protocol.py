@@ -17,7 +17,7 @@ window MLP) scores exactly those, reading the characters before each one.
 from .data import SeqDataLoader, _check_sizes, _num_batches, load_corpus
 
 __all__ = ["HELD_OUT_FRACTION", "EVAL_TOKENS", "EVAL_BATCH_SIZE", "EVAL_NUM_STEPS", "STATEMENT",
-           "split", "held_out_loader", "scored_targets", "load_splits"]
+           "split", "held_out_loader", "scored_targets", "window_text", "load_splits"]
 
 HELD_OUT_FRACTION = 0.1  # the last 10 % of the whole text is held out
 EVAL_TOKENS = 16_384     # held-out characters scored (positions 1..EVAL_TOKENS of the held-out part)
@@ -52,6 +52,17 @@ def held_out_loader(held_out, vocab):
 def scored_targets(held_out):
     """The held-out tokens the protocol scores, in text order (positions 1..EVAL_TOKENS)."""
     return held_out[1:EVAL_TOKENS + 1]
+
+
+def window_text(train, held_out, k):
+    """The text a window-of-k model (no state) reads to score exactly the protocol's characters.
+
+    It is the last k - 1 training tokens, then held-out positions 0..EVAL_TOKENS: cut into
+    windows of k (notebook 01's make_windows), its targets are held-out positions 1..EVAL_TOKENS.
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"window_text: k must be a whole number >= 1 (the window's length), got {k!r}")
+    return train[len(train) - (k - 1):] + held_out[:EVAL_TOKENS + 1]
 
 
 def load_splits(batch_size, num_steps, corpus="time_machine", *, raw=False, vocab=None,
