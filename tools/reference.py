@@ -70,9 +70,18 @@ class Experiment:
 
 def _equal_params_width():
     """The width of one LSTM layer with as many parameters as three plain 256-unit layers (Shakespeare)."""
+    import bisect
+
+    import torch
+
     from helpers.stacks import RNNStack
-    target = sum(p.numel() for p in RNNStack(66, 256, 3).parameters())
-    return min(range(256, 1024), key=lambda h: abs(sum(p.numel() for p in RNNStack(66, h, 1).parameters()) - target))
+
+    def count(h, layers=1):
+        with torch.device("meta"):  # shapes only: no memory, no time
+            return sum(p.numel() for p in RNNStack(66, h, layers).parameters())
+    target = count(256, 3)
+    h = bisect.bisect_left(range(1024), target, key=count)  # the first width with at least that many
+    return min((h - 1, h), key=lambda w: abs(count(w) - target))
 
 
 EXPERIMENTS = {
