@@ -1,20 +1,16 @@
 #!/usr/bin/env python3
 """The course's commands, with nothing but Python 3.11+ and the package index needed.
 
-    python3 course.py lab [--port N] [JupyterLab options]   set up, then open the course in JupyterLab
-    python3 course.py test       set up, then run every test (unit, notebooks, browser)
-    python3 course.py execute [NOTEBOOK ...]   re-run every notebook (or those named) in place from a clean kernel
-    python3 course.py bench      the training-speed benchmark
-    python3 course.py figures    redraw figures/
-    python3 course.py student OUT_DIR   write the student versions of the notebooks
-    python3 course.py stamp      write the nbgrader metadata of notebooks/ from their markers (--check: only say)
-    python3 course.py nbgrader COURSE_DIR   an nbgrader course folder of the notebooks, and its commands
-    python3 course.py grade SUBMISSIONS_DIR [--out scores.csv]   autograde SUBMISSIONS_DIR/<student>/NN_*.ipynb
+    python3 course.py --help           every command, one line each
+    python3 course.py lab [--port N]   set up, then open the course in JupyterLab
+    python3 course.py test [--quick]   set up, then run every test (--quick: ruff and the unit tests)
 
 Setting up creates .venv/ at the repo root when missing, installs the pinned
 packages and `helpers` (editable), and makes sure both corpora are cached.
 Each step is skipped when it is already done. On Windows, type `py` instead of `python3`.
 """
+import argparse
+import errno
 import hashlib
 import http.client
 import os
@@ -23,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import venv
 from pathlib import Path
@@ -48,9 +45,17 @@ def absolute_data_dir():
         os.environ["DEEP_RNN_DATA"] = str(Path(os.environ["DEEP_RNN_DATA"]).expanduser().resolve())
 
 
-def run(*args, **kwargs):
+def run(*args, cwd=ROOT, **kwargs):
     print("+", " ".join(str(a) for a in args), flush=True)
-    return subprocess.run([str(a) for a in args], cwd=ROOT, **kwargs).returncode
+    return subprocess.run([str(a) for a in args], cwd=cwd, **kwargs).returncode
+
+
+def run_in_callers_folder(py, module, *args):
+    """`py -m module args` in the folder course.py was started in, so that relative paths in `args`
+    (and the tool's default paths, such as grade's scores.csv) are the caller's. The course is put
+    on the module path, and `-P` keeps the caller's folder off it, whatever that folder holds."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return run(py, "-P", "-m", module, *args, cwd=Path.cwd(), env={**os.environ, "PYTHONPATH": path})
 
 
 def helpers_origin(py=PY):
@@ -130,33 +135,39 @@ LAUNCH_LAB = ("import os, sys; from jupyterlab.labapp import main; "
               "sys.argv.append('--IdentityProvider.token=' + os.environ.pop('COURSE_LAB_TOKEN')); "
               "sys.exit(main())")
 LAB_STOP_TIMEOUT = 20  # seconds JupyterLab gets to shut its kernels down before it is killed
+FIRST_PORT, PORTS_TRIED = 8888, 100  # without --port: the first free port of 8888-8987
+LAB_STARTS = 3  # JupyterLab starts tried when another program takes the free port first
 
 
-def port_option(args):
-    """Take `--port N` or `--port=N` out of `args`; return (port or None, the other args)."""
-    port, rest = None, []
-    args = iter(args)
-    for arg in args:
-        if arg == "--port" or arg.startswith("--port="):
-            value = arg.partition("=")[2] or next(args, "")
-            if not value.isdigit() or not 0 < int(value) < 65536:
-                sys.exit(f"--port needs a port number from 1 to 65535, got {value!r}")
-            port = int(value)
-        else:
-            rest.append(arg)
-    return port, rest
+def port_number(value):
+    """argparse type of --port: a whole number from 1 to 65535."""
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise argparse.ArgumentTypeError(f"needs a port number from 1 to 65535, got {value!r}")
+    return int(value)
 
 
-def free_port(first=8888, count=100):
+def port_problem(port):
+    """Why JupyterLab could not listen on 127.0.0.1:port (a sentence), or None when it can."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return None
+        except PermissionError:
+            return (f"port {port} is below 1024, which only an administrator may open on this system; "
+                    f"choose one from 1024 up (--port 8888), or leave --port out to take a free one")
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return (f"port {port} is in use by another program (a JupyterLab already running?); "
+                        f"choose another with --port N, or leave --port out to take a free one")
+            return f"cannot listen on 127.0.0.1:{port}: {error.strerror}"
+
+
+def free_port(first=FIRST_PORT, count=PORTS_TRIED):
     """The first port from `first` on that nothing listens on at 127.0.0.1."""
     for port in range(first, first + count):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    sys.exit(f"no free port in {first}-{first + count - 1}; choose one with --port N")
+        if port_problem(port) is None:
+            return port
+    sys.exit(f"error: no free port in {first}-{first + count - 1}; choose one with --port N")
 
 
 def serving(port, token):
@@ -175,24 +186,74 @@ class Stop(Exception):
     """course.py was asked to stop (SIGINT, SIGTERM or SIGHUP)."""
 
 
-def lab_env(token):
+def lab_env(token, scratch=None):
     """JupyterLab's environment: the token (removed again before kernels start), and the venv's own
     kernelspec first. In a venv Jupyter prefers it anyway, unless the venv's folder belongs to another
-    user; then a python3 kernel in ~/.local/share/jupyter (another Python, without helpers) would win."""
-    return {**os.environ, "COURSE_LAB_TOKEN": token, "JUPYTER_PREFER_ENV_PATH": "1"}
+    user; then a python3 kernel in ~/.local/share/jupyter (another Python, without helpers) would win.
+    With a `scratch` folder, the folders Jupyter, IPython and matplotlib write in the home go there
+    when the home cannot be written (see homeless_env)."""
+    return {**os.environ, "COURSE_LAB_TOKEN": token, "JUPYTER_PREFER_ENV_PATH": "1",
+            **(homeless_env(scratch) if scratch else {})}
 
 
-def lab():
+# What JupyterLab, its kernels and matplotlib create in the home folder, by the variable that moves it.
+HOME_FOLDERS = {"JUPYTER_RUNTIME_DIR": "runtime", "JUPYTER_DATA_DIR": "data", "IPYTHONDIR": "ipython",
+                "MPLCONFIGDIR": "matplotlib"}
+
+
+def homeless_env(scratch):
+    """Variables that move HOME_FOLDERS into `scratch` when the home folder cannot be written (HOME
+    unset or missing for a service user, a read-only home), where JupyterLab would stop with a
+    traceback; {} when it can. Without a home there is no Jupyter config to read either: the config
+    folder moves too. Variables the user set stay as they are."""
+    home = Path(os.path.expanduser("~"))
+    if home.is_dir() and os.access(home, os.W_OK):
+        return {}
+    moved = {**HOME_FOLDERS, **({} if home.is_dir() else {"JUPYTER_CONFIG_DIR": "config"})}
+    return {name: str(Path(scratch) / folder) for name, folder in moved.items() if name not in os.environ}
+
+
+def read_only_warning(folder=ROOT):
+    """A warning when `folder` cannot be written: notebooks open and run there, but saving fails."""
+    if os.access(folder, os.W_OK):
+        return None
+    return (f"warning: the course folder {folder} is read-only for you: notebooks open and run, but "
+            f"saving them fails. To keep your work, copy the folder somewhere you can write and start "
+            f"`python3 course.py lab` there.")
+
+
+def lab(args, options):
     """JupyterLab on 127.0.0.1 with a fresh token, opening on notebooks/, stopped when course.py is.
 
-    Options after `lab` go to JupyterLab; the address, port, token and base URL are set last so
-    that neither they nor a user's Jupyter config (say ip='0.0.0.0', token='') can open the
-    server to the network.
+    `options` (those course.py does not know) go to JupyterLab; the address, port, token and base
+    URL are set last so that neither they nor a user's Jupyter config (say ip='0.0.0.0', token='')
+    can open the server to the network. Without --port the first free port from 8888 on is taken,
+    and the next one when another program (a second `course.py lab`) takes it while JupyterLab starts.
     """
+    if args.port and port_problem(args.port):
+        sys.exit(f"error: {port_problem(args.port)}")
     setup(need_corpora=False)
     one_thread()
-    port, options = port_option(sys.argv[2:])
-    port = port or free_port()
+    warning = read_only_warning()
+    if warning:
+        print(warning, flush=True)
+    with tempfile.TemporaryDirectory(prefix="course-lab-") as scratch:
+        if homeless_env(scratch):
+            print(f"note: your home folder cannot be written: Jupyter's own files go to {scratch} "
+                  f"until JupyterLab stops", flush=True)
+        for _ in range(LAB_STARTS):
+            port = args.port or free_port()
+            served, code = serve_lab(port, options, scratch)
+            if served or args.port or port_problem(port) is None:
+                return code  # served, or failed for a reason JupyterLab printed above
+            print(f"port {port} was taken by another program while JupyterLab started: trying the next free one",
+                  flush=True)
+    sys.exit(f"error: JupyterLab could not keep a free port in {LAB_STARTS} starts; choose one with --port N")
+
+
+def serve_lab(port, options, scratch=None):
+    """Start JupyterLab on `port`, print its URL once it answers, wait until it or course.py stops.
+    Returns (whether it served, its exit code)."""
     token = secrets.token_hex(24)
     args = [PY, "-c", LAUNCH_LAB, f"--ServerApp.root_dir={ROOT}",
             # LabApp.default_url, not ServerApp.default_url: JupyterLab overrides the latter.
@@ -209,19 +270,20 @@ def lab():
     signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
     for sig in signals:
         signal.signal(sig, stop)
-    proc = None
+    proc, served = None, False
     try:
         # Its own session: a Ctrl-C in the terminal reaches course.py only, which stops JupyterLab once.
-        proc = subprocess.Popen([str(a) for a in args], cwd=ROOT, env=lab_env(token),
+        proc = subprocess.Popen([str(a) for a in args], cwd=ROOT, env=lab_env(token, scratch),
                                 start_new_session=os.name != "nt")
         while proc.poll() is None and not serving(port, token):
             time.sleep(0.5)
-        if proc.poll() is None:
+        served = proc.poll() is None
+        if served:
             print(f"\nThe course is open at\n\n    {url}\n\n(the token in it is the password; "
                   f"stop JupyterLab with Ctrl-C here)\n", flush=True)
-        return proc.wait()
+        return served, proc.wait()
     except Stop:
-        return stop_lab(proc, signals) if proc else 0
+        return True, stop_lab(proc, signals) if proc else 0
 
 
 def stop_lab(proc, signals, timeout=LAB_STOP_TIMEOUT):
@@ -245,27 +307,35 @@ def stop_lab(proc, signals, timeout=LAB_STOP_TIMEOUT):
         proc.wait()
     return 0
 
+# `test --quick`: what `pytest -m` leaves out (markers in pyproject.toml). Without --nbval no
+# notebook is collected either.
+QUICK = "not slow and not browser"
 
-def test():
+
+def test(args, options):
+    """ruff, then pytest: everything under strict nbval on two workers, or with --quick the unit tests only.
+
+    Two workers (pytest-xdist): one takes the browser test (the longest file), the other the unit
+    tests and then every notebook, in the order tests/conftest.py sets (kept by
+    --no-loadscope-reorder). `loadfile` keeps each file's tests, and so each notebook's cells, in one
+    worker and in order. Options course.py does not know go to pytest and win (e.g. `-n 0`: one process).
+    """
     setup("test")
     one_thread()
-    # The linter first (seconds; its rules are in pyproject.toml), then one pytest run on two
-    # workers (pytest-xdist): one takes the browser test (the longest), the other the unit tests
-    # and then every notebook under strict nbval, in the order tests/conftest.py sets (kept by
-    # --no-loadscope-reorder). `loadfile` keeps each file's tests, and so each notebook's cells,
-    # in one worker and in order. Options given after `test` win (e.g. `-n 0`: one process).
     if run(PY, "-m", "ruff", "check", ".") != 0:
         print("ruff check failed (see above): fix what it lists, then run the tests again.", flush=True)
         return 1
+    if args.quick:
+        return run(PY, "-m", "pytest", "-q", "-m", QUICK, *options)
     return run(PY, "-m", "pytest", "--nbval", "--nbval-current-env", "-n", "2", "--dist", "loadfile",
-               "--no-loadscope-reorder", *sys.argv[2:])
+               "--no-loadscope-reorder", *options)
 
 
-def execute():
+def execute(args, options):
     setup()
     one_thread()
     course = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    named = [Path(a).resolve() for a in from_callers_folder(sys.argv[2:])]
+    named = [Path(a).expanduser().resolve() for a in args.notebooks]  # relative to the caller's folder
     strangers = [str(p) for p in named if p not in course]
     if strangers:
         sys.exit(f"execute takes the course's notebooks ({ROOT / 'notebooks'}/NN_*.ipynb), got: {', '.join(strangers)}")
@@ -274,44 +344,105 @@ def execute():
                "--ExecutePreprocessor.timeout=600", *notebooks)
 
 
-def from_callers_folder(args, path_options=("--notebooks",)):
-    """Tools run in ROOT: make their path arguments (positional, or after `path_options`) absolute
-    against the folder course.py was started in. An empty one stays empty, for the tool to refuse."""
-    def absolute(value):
-        return str(Path(value).expanduser().absolute()) if value.strip() else value
-    result, args = [], iter(args)
-    for arg in args:
-        name, eq, value = arg.partition("=")
-        if arg in path_options:
-            result += [arg, absolute(next(args, ""))]
-        elif eq and name in path_options:
-            result.append(f"{name}={absolute(value)}")
-        else:
-            result.append(arg if arg.startswith("-") else absolute(arg))
-    return result
+def reproduce(args, options):
+    setup()
+    one_thread()
+    if not (ROOT / "tools" / "reference.py").exists():
+        sys.exit(f"error: reproduce needs tools/reference.py (the reference experiments), which is not in "
+                 f"{ROOT / 'tools'}: update the course folder (git pull)")
+    return run(PY, "-m", "tools.reference", *options)
 
 
-def main():
-    commands = {
-        "lab": lab,
-        "test": test,
-        "execute": execute,
-        "bench": lambda: (setup(), run(PY, "benchmarks/bench_train.py", *sys.argv[2:]))[1],
-        "figures": lambda: (setup(), run(PY, "-m", "tools.figures", *sys.argv[2:]))[1],
-        "student": lambda: (setup(), run(PY, "-m", "tools.student", *from_callers_folder(sys.argv[2:])))[1],
-        "stamp": lambda: run(sys.executable, "-m", "tools.grading", "stamp",  # json only: no setup
-                             *from_callers_folder(sys.argv[2:])),
-        "nbgrader": lambda: (setup("test"), one_thread(),
-                             run(PY, "-m", "tools.grading", "nbgrader", *from_callers_folder(sys.argv[2:])))[2],
-        "grade": lambda: (setup("test"), one_thread(),
-                          run(PY, "-m", "tools.grading", "grade",
-                              *from_callers_folder(sys.argv[2:], ("--out", "--notebooks"))))[2],
-        "setup": lambda: setup("test") or 0,
-    }
-    if len(sys.argv) < 2 or sys.argv[1] not in commands:
-        print(__doc__)
+def grading(subcommand):
+    """A command of `python -m tools.grading`, with the test extra (nbgrader) set up first."""
+    def command(args, options):
+        setup("test")
+        one_thread()
+        return run_in_callers_folder(PY, "tools.grading", subcommand, *options)
+    return command
+
+
+def stamp(args, options):
+    """Only json is needed: no setup, this Python."""
+    return run_in_callers_folder(sys.executable, "tools.grading", "stamp", *options)
+
+
+def student(args, options):
+    setup()
+    return run_in_callers_folder(PY, "tools.student", *options)
+
+
+def tool(*command):
+    """A command that sets up, then runs `PY *command` in the course folder with course.py's options."""
+    def run_tool(args, options):
+        setup()
+        return run(PY, *command, *options)
+    return run_tool
+
+
+def lab_arguments(parser):
+    parser.add_argument("--port", type=port_number, metavar="N",
+                        help="the port on 127.0.0.1 (default: the first free one from 8888)")
+
+
+def test_arguments(parser):
+    parser.add_argument("--quick", action="store_true",
+                        help=f"ruff, then the unit tests only (pytest -m '{QUICK}': no notebooks, "
+                             f"browser, grading end to end, JupyterLab or kernels): the edit loop")
+
+
+def execute_arguments(parser):
+    parser.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="notebooks/NN_*.ipynb (default: all)")
+
+
+# name: (what it does, in one line; the function; who gets the options course.py does not know
+# (None: nobody, they are an error); its own arguments). A command whose options all go to a tool
+# has no -h of its own: `course.py grade --help` is the tool's help.
+COMMANDS = {
+    "lab": ("set up, then open the course in JupyterLab", lab, "JupyterLab", lab_arguments),
+    "test": ("set up, then ruff and every test (--quick: the unit tests)", test, "pytest", test_arguments),
+    "execute": ("re-run the notebooks in place from a clean kernel", execute, None, execute_arguments),
+    "reproduce": ("[NAME ...] [--jobs N]: list or run the reference experiments",
+                  reproduce, "tools.reference", None),
+    "bench": ("the training-speed benchmark", tool("benchmarks/bench_train.py"), "bench_train.py", None),
+    "figures": ("redraw figures/", tool("-m", "tools.figures"), "tools.figures", None),
+    "student": ("OUT_DIR: write the student versions of the notebooks", student, "tools.student", None),
+    "stamp": ("nbgrader metadata from the exercise markers (--check: only say)", stamp, "tools.grading", None),
+    "nbgrader": ("COURSE_DIR: an nbgrader course folder of the notebooks",
+                 grading("nbgrader"), "tools.grading", None),
+    "grade": ("SUBMISSIONS_DIR [--out CSV]: autograde handed-in notebooks",
+              grading("grade"), "tools.grading", None),
+    "setup": ("create .venv, install the pins and helpers, cache the corpora",
+              lambda args, options: setup("test") or 0, None, None),
+}
+
+
+def parser():
+    """course.py's command line: one subcommand per entry of COMMANDS."""
+    top = argparse.ArgumentParser(prog="python3 course.py", description=__doc__.split("\n\n")[0],
+                                  epilog=__doc__.split("\n\n", 2)[2], allow_abbrev=False,
+                                  formatter_class=lambda prog: argparse.RawDescriptionHelpFormatter(
+                                      prog, max_help_position=18, width=96))
+    commands = top.add_subparsers(title="commands", metavar="COMMAND", dest="command")
+    for name, (summary, function, passes_to, arguments) in COMMANDS.items():
+        sub = commands.add_parser(name, help=summary, allow_abbrev=False,
+                                  add_help=passes_to in (None, "JupyterLab", "pytest"),
+                                  description=summary + (f"; other options go to {passes_to}" if passes_to else ""))
+        if arguments:
+            arguments(sub)
+        sub.set_defaults(function=function, passes_to=passes_to, parser=sub)
+    return top
+
+
+def main(argv=None):
+    top = parser()
+    args, options = top.parse_known_args(sys.argv[1:] if argv is None else argv)
+    if args.command is None:
+        top.print_help()
         return 2
-    return commands[sys.argv[1]]()
+    if options and args.passes_to is None:
+        args.parser.error(f"unrecognized arguments: {' '.join(options)}")
+    return args.function(args, options)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 The lab test runs the real launcher against a hostile Jupyter config (ip='0.0.0.0', no token,
 another base URL and landing page) and no cached corpora, then stops it with SIGTERM.
 """
+import errno
 import hashlib
 import http.client
 import importlib.util
@@ -194,14 +195,230 @@ def test_lab_serves_notebooks_on_loopback_with_a_token_and_stops_with_it(tmp_pat
         course.wait(STEP_TIMEOUT)
 
 
-def test_port_option_is_taken_out_and_checked():
+def test_help_lists_every_command_on_one_line(capsys):
     course = load_course()
-    assert course.port_option(["--no-browser", "--port", "9000"]) == (9000, ["--no-browser"])
-    assert course.port_option(["--port=9001"]) == (9001, [])
-    assert course.port_option(["--ServerApp.x=1"]) == (None, ["--ServerApp.x=1"])
-    for bad in (["--port", "abc"], ["--port"], ["--port=0"], ["--port=70000"]):
-        with pytest.raises(SystemExit, match=r"--port needs a port number from 1 to 65535, got '"):
-            course.port_option(bad)
+    with pytest.raises(SystemExit) as stopped:
+        course.main(["--help"])
+    assert stopped.value.code == 0
+    printed = capsys.readouterr().out
+    for name, (summary, *_) in course.COMMANDS.items():
+        assert re.search(rf"^    {name}\s+{re.escape(summary)}$|^    {name}\n\s+{re.escape(summary)}$",
+                         printed, re.MULTILINE), name
+
+
+@pytest.mark.parametrize("argv, phrase", [
+    (["execute", "--bogus"], "unrecognized arguments: --bogus"),
+    (["setup", "extra"], "unrecognized arguments: extra"),
+    (["nosuch"], "invalid choice: 'nosuch'"),
+    (["lab", "--port", "abc"], "argument --port: needs a port number from 1 to 65535, got 'abc'"),
+    (["lab", "--port"], "argument --port: expected one argument"),
+    (["lab", "--port=0"], "argument --port: needs a port number from 1 to 65535, got '0'"),
+    (["lab", "--port=70000"], "argument --port: needs a port number from 1 to 65535, got '70000'"),
+])
+def test_a_bad_option_is_an_argparse_error_naming_it(argv, phrase, capsys, monkeypatch):
+    course = load_course()
+    monkeypatch.setattr(course, "setup", lambda *a, **k: pytest.fail("set up despite a bad option"))
+    with pytest.raises(SystemExit) as stopped:
+        course.main(argv)
+    assert stopped.value.code == 2
+    assert phrase in capsys.readouterr().err
+
+
+class Calls(list):
+    """The commands course.py ran (each a list of strings); `where` holds the folder of each."""
+
+    def __init__(self):
+        super().__init__()
+        self.where = []
+
+    def __call__(self, *args, cwd=ROOT, **kwargs):
+        self.append([str(a) for a in args])
+        self.where.append(Path(cwd))
+        return 0
+
+
+def recorded(course, monkeypatch):
+    """course.py with setup skipped and every command it would run recorded (and succeeding)."""
+    monkeypatch.setattr(course, "setup", lambda *a, **k: None)
+    monkeypatch.setattr(course, "run", Calls())
+    return course.run
+
+
+def test_test_passes_unknown_options_to_pytest_after_ruff(monkeypatch):
+    course = load_course()
+    calls = recorded(course, monkeypatch)
+    assert course.main(["test", "-n", "0", "-k", "not slow", "tests/test_models.py"]) == 0
+    ruff, pytest_run = calls
+    assert ruff[1:] == ["-m", "ruff", "check", "."]
+    assert pytest_run[1:4] == ["-m", "pytest", "--nbval"]
+    assert pytest_run[-6:] == ["--no-loadscope-reorder", "-n", "0", "-k", "not slow", "tests/test_models.py"]
+
+
+def test_test_quick_runs_the_unit_tests_without_notebooks(monkeypatch):
+    course = load_course()
+    calls = recorded(course, monkeypatch)
+    assert course.main(["test", "--quick", "-x"]) == 0
+    pytest_run = calls[-1]
+    assert "--nbval" not in pytest_run
+    assert pytest_run[pytest_run.index("-m", 3) + 1] == "not slow and not browser"
+    assert pytest_run[-1] == "-x"
+
+
+def test_test_stops_when_ruff_fails(monkeypatch):
+    course = load_course()
+    calls = []
+    monkeypatch.setattr(course, "setup", lambda *a, **k: None)
+    monkeypatch.setattr(course, "run", lambda *args, **kwargs: calls.append(args) or 1)
+    assert course.main(["test", "--quick"]) == 1
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("argv, tail, in_callers_folder", [
+    (["grade", "subs", "--out", "scores.csv", "--timeout", "90"],
+     ["tools.grading", "grade", "subs", "--out", "scores.csv", "--timeout", "90"], True),
+    (["nbgrader", "course", "--force"], ["tools.grading", "nbgrader", "course", "--force"], True),
+    (["student", "mine", "--help"], ["tools.student", "mine", "--help"], True),
+    (["stamp", "--check"], ["tools.grading", "stamp", "--check"], True),
+    (["reproduce", "ladder", "--jobs", "2"], ["-m", "tools.reference", "ladder", "--jobs", "2"], False),
+    (["reproduce"], ["-m", "tools.reference"], False),
+    (["figures", "--only", "x"], ["-m", "tools.figures", "--only", "x"], False),
+    (["bench", "--seconds", "5"], ["benchmarks/bench_train.py", "--seconds", "5"], False),
+])
+def test_tool_commands_pass_their_arguments_to_the_tool(argv, tail, in_callers_folder, tmp_path, monkeypatch):
+    """Every argument goes to the tool as given (the tools parse their own options); those that take
+    paths run in the caller's folder, so that a relative path is the caller's."""
+    course = load_course()
+    calls = recorded(course, monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    assert course.main(argv) == 0
+    assert calls[-1][-len(tail):] == tail
+    assert calls.where[-1] == (tmp_path if in_callers_folder else ROOT)
+    if in_callers_folder:
+        assert calls[-1][1:3] == ["-P", "-m"]  # the caller's folder is not on the module path
+
+
+def test_a_tool_run_in_the_callers_folder_is_the_course_one(tmp_path):
+    """`-P` and PYTHONPATH: a `tools` package in the caller's folder does not shadow the course's."""
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "__init__.py").write_text("raise SystemExit('the decoy tools was imported')")
+    done = subprocess.run([sys.executable, str(ROOT / "course.py"), "stamp", "--help"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=STEP_TIMEOUT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "usage: python -m tools.grading stamp" in done.stdout
+
+
+def test_reproduce_says_when_tools_reference_is_missing(tmp_path, monkeypatch):
+    course = load_course()
+    calls = recorded(course, monkeypatch)
+    monkeypatch.setattr(course, "ROOT", tmp_path)
+    with pytest.raises(SystemExit, match=r"reproduce needs tools/reference\.py .* not in .*tools"):
+        course.main(["reproduce"])
+    assert calls == []
+
+
+def fake_lab(course, monkeypatch, outcomes):
+    """lab() with setup skipped and serve_lab replaced: each call records its port and options and
+    returns the next of `outcomes` ((served, code), or a function of the port returning them)."""
+    starts = []
+    monkeypatch.setattr(course, "setup", lambda *a, **k: None)
+
+    def serve_lab(port, options, scratch=None):
+        starts.append((port, options))
+        outcome = outcomes[len(starts) - 1]
+        return outcome(port) if callable(outcome) else outcome
+    monkeypatch.setattr(course, "serve_lab", serve_lab)
+    return starts
+
+
+def test_lab_passes_unknown_options_to_jupyterlab_and_takes_the_port(monkeypatch):
+    course = load_course()
+    starts = fake_lab(course, monkeypatch, [(True, 0)])
+    port = free_port()
+    assert course.main(["lab", "--no-browser", "--port", str(port), "--ServerApp.x=1"]) == 0
+    assert starts == [(port, ["--no-browser", "--ServerApp.x=1"])]
+
+
+def test_lab_on_a_port_in_use_says_so_before_setting_up(monkeypatch):
+    course = load_course()
+    starts = fake_lab(course, monkeypatch, [(True, 0)])
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit, match=rf"^error: port {port} is in use by another program .* --port N"):
+            course.main(["lab", "--port", str(port)])
+    assert starts == []
+
+
+def test_lab_on_a_privileged_port_without_the_right_says_so(monkeypatch):
+    course = load_course()
+
+    class Refusing(socket.socket):
+        def bind(self, address):
+            raise PermissionError(errno.EACCES, "Permission denied")
+    monkeypatch.setattr(course.socket, "socket", Refusing)
+    assert course.port_problem(80).startswith("port 80 is below 1024, which only an administrator may open")
+
+
+def test_two_labs_at_once_the_second_takes_the_next_free_port(monkeypatch, capsys):
+    """Two `course.py lab` started together both find 8888 free; the one whose JupyterLab loses it
+    starts again on the next free port instead of stopping with JupyterLab's error."""
+    course = load_course()
+    other = socket.socket()
+
+    def lose_the_port(port):
+        other.bind(("127.0.0.1", port))  # the other course.py's JupyterLab got there first
+        other.listen()
+        return False, 1
+    monkeypatch.setattr(course, "FIRST_PORT", free_port())
+    starts = fake_lab(course, monkeypatch, [lose_the_port, (True, 0)])
+    try:
+        assert course.main(["lab"]) == 0
+    finally:
+        other.close()
+    (first, _), (second, _) = starts
+    assert second != first
+    assert f"port {first} was taken by another program while JupyterLab started" in capsys.readouterr().out
+
+
+def test_lab_that_fails_for_another_reason_is_not_restarted(monkeypatch):
+    course = load_course()
+    monkeypatch.setattr(course, "FIRST_PORT", free_port())
+    starts = fake_lab(course, monkeypatch, [(False, 1)])
+    assert course.main(["lab"]) == 1
+    assert len(starts) == 1
+
+
+def test_a_read_only_course_folder_is_named_with_what_to_do(tmp_path, monkeypatch):
+    course = load_course()
+    assert course.read_only_warning(tmp_path) is None
+    monkeypatch.setattr(course.os, "access", lambda path, mode: False)  # as for a user who may not write there
+    warning = course.read_only_warning(tmp_path)
+    assert warning.startswith(f"warning: the course folder {tmp_path} is read-only for you")
+    assert "copy the folder somewhere you can write" in warning
+
+
+@pytest.mark.parametrize("home", ["unset", "missing", "read-only"])
+def test_without_a_writable_home_jupyters_folders_go_to_a_scratch_folder(home, tmp_path, monkeypatch):
+    """JupyterLab stops with a traceback when it cannot create its runtime and data folders in the
+    home (a service user's /nonexistent, HOME unset for it): they go to the lab's scratch folder."""
+    course = load_course()
+    for name in [*course.HOME_FOLDERS, "JUPYTER_CONFIG_DIR"]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert course.homeless_env(tmp_path / "scratch") == {}
+    if home == "unset":
+        monkeypatch.delenv("HOME")
+        monkeypatch.setattr(course.os.path, "expanduser", lambda path: path)  # no password entry either
+    elif home == "missing":
+        monkeypatch.setenv("HOME", str(tmp_path / "nonexistent"))
+    else:
+        monkeypatch.setattr(course.os, "access", lambda path, mode: False)
+    env = course.lab_env("t", tmp_path / "scratch")
+    assert env["JUPYTER_RUNTIME_DIR"] == str(tmp_path / "scratch" / "runtime")
+    assert env["JUPYTER_DATA_DIR"] == str(tmp_path / "scratch" / "data")
+    assert env["IPYTHONDIR"] == str(tmp_path / "scratch" / "ipython")
+    assert ("JUPYTER_CONFIG_DIR" in env) == (home != "read-only")  # a read-only home's config is still read
 
 
 def test_this_venv_imports_helpers_from_this_checkout():
@@ -247,16 +464,6 @@ def test_setup_reinstalls_a_venv_copied_from_another_clone(tmp_path, monkeypatch
         assert calls == []
 
 
-def test_tool_paths_are_made_absolute_against_the_callers_folder(tmp_path, monkeypatch):
-    course = load_course()
-    monkeypatch.chdir(tmp_path)
-    assert course.from_callers_folder(["out", "--notebooks", "nb", "--flag"]) == \
-        [str(tmp_path / "out"), "--notebooks", str(tmp_path / "nb"), "--flag"]
-    assert course.from_callers_folder(["--notebooks=nb", str(tmp_path / "abs")]) == \
-        [f"--notebooks={tmp_path / 'nb'}", str(tmp_path / "abs")]
-    assert course.from_callers_folder([""]) == [""]  # left for tools.student to refuse by name
-
-
 @pytest.mark.slow
 def test_student_command_writes_a_relative_out_dir_in_the_callers_folder(tmp_path):
     """`python3 course.py student mine` run from another folder writes there, not into the course folder."""
@@ -271,15 +478,11 @@ def test_student_command_writes_a_relative_out_dir_in_the_callers_folder(tmp_pat
 
 def test_execute_runs_the_named_notebooks_only_and_refuses_others(tmp_path, monkeypatch):
     course = load_course()
-    calls = []
-    monkeypatch.setattr(course, "setup", lambda *a, **k: None)
-    monkeypatch.setattr(course, "run", lambda *args, **kwargs: calls.append(args) or 0)
+    calls = recorded(course, monkeypatch)
     monkeypatch.chdir(ROOT / "notebooks")
     first = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))[0]
-    monkeypatch.setattr(sys, "argv", ["course.py", "execute", first.name])  # relative to the caller's folder
-    assert course.execute() == 0
-    assert calls[-1][-1] == first and first.name not in map(str, calls[-1][:-1])
-    monkeypatch.setattr(sys, "argv", ["course.py", "execute", str(tmp_path / "other.ipynb")])
+    assert course.main(["execute", first.name]) == 0  # relative to the caller's folder
+    assert calls[-1][-1] == str(first) and first.name not in calls[-1][:-1]
     with pytest.raises(SystemExit, match=r"execute takes the course's notebooks .* got: .*other\.ipynb"):
-        course.execute()
+        course.main(["execute", str(tmp_path / "other.ipynb")])
     assert len(calls) == 1  # nothing run for a notebook outside notebooks/
