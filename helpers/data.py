@@ -4,8 +4,8 @@ This module knows nothing about models or training. The d2l-zh chapter 8 names
 (`read_time_machine`, `tokenize`, `Vocab`, `load_corpus_time_machine`, `seq_data_iter_random`,
 `seq_data_iter_sequential`, `SeqDataLoader`, `load_data_time_machine`) keep the book's
 signatures, defaults and behaviour (their text joins lines with nothing: "...h g wellsithe time...").
-The course's own loaders (`read_text`, `load_corpus`, `load_corpus_splits`, alias
-`load_time_machine_splits`) join lines with one space, or keep the raw characters with raw=True.
+The course's own loaders (`read_text`, `load_corpus`, `load_corpus_splits`; `load_time_machine_splits`
+is its deprecated old name) join lines with one space, or keep the raw characters with raw=True.
 
 Getting the files (d2l's `DATA_HUB`, the cache folder, verified downloads) is `helpers.corpora`'s
 job; its names are re-exported here. Run `python -m helpers` once, online, to fetch both corpora.
@@ -13,12 +13,12 @@ job; its names are re-exported here. Run `python -m helpers` once, online, to fe
 import collections
 import functools
 import itertools
-import numbers
 import random
 import re
 
 import torch
 
+from . import _validate
 from .corpora import CORPORA, DATA_HUB, DATA_URL, CorpusError, corpus_path, data_dir, download
 
 __all__ = [
@@ -148,28 +148,18 @@ _SIZES = {  # argument: (smallest value allowed, an example that works)
 
 
 def _check_sizes(**sizes):
-    """Raise a clear TypeError/ValueError, before any work, for a size that is not a whole number
-    in range: batch_size and num_steps >= 1, offset >= 0 (None: a random start), max_tokens any
-    int (<= 0 means the whole corpus, as in d2l), valid_fraction a number strictly between 0 and 1."""
+    """Raise a clear error, before any work, for a size that is not a whole number in range:
+    batch_size and num_steps >= 1, offset >= 0 (None: a random start), max_tokens any int
+    (<= 0 means the whole corpus, as in d2l), valid_fraction a number strictly between 0 and 1."""
     for name, value in sizes.items():
         if name == "valid_fraction":
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"valid_fraction must be a number between 0 and 1, got {value!r} "
-                                f"({type(value).__name__}); for example valid_fraction=0.1")
-            if not 0 < value < 1:
-                raise ValueError(f"valid_fraction must be between 0 and 1 (exclusive), got {value}; "
-                                 f"for example valid_fraction=0.1")
-            continue
-        if name == "offset" and value is None:
-            continue
-        least, example = _SIZES[name]
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            _validate.fraction(value, name, zero_ok=False, example=0.1)
+        elif not (name == "offset" and value is None):
+            least, example = _SIZES[name]
             if isinstance(value, float) and value.is_integer() and (least is None or value >= least):
-                example = int(value)
-            raise TypeError(f"{name} must be a whole number (int), got {value!r} "
-                            f"({type(value).__name__}); for example {name}={example}")
-        if least is not None and value < least:
-            raise ValueError(f"{name} must be >= {least}, got {value}; for example {name}={example}")
+                example = int(value)  # 32.0: say 32
+            _validate.whole(value, name, least, example=example)
+
 
 def seq_data_iter_random(corpus, batch_size, num_steps):
     """Minibatches of subsequences taken in random order (random sampling)."""
@@ -335,4 +325,8 @@ def load_corpus_splits(batch_size, num_steps, valid_fraction=0.1, max_tokens=-1,
     return train_iter, valid_iter, vocab
 
 
-load_time_machine_splits = load_corpus_splits  # the old name; it loads any corpus
+@functools.wraps(load_corpus_splits, assigned=())  # help() shows load_corpus_splits' signature
+def load_time_machine_splits(*args, **kwargs):
+    """Deprecated: the old name of `load_corpus_splits` (same arguments, same result; it loads any
+    corpus, not only The Time Machine). Kept while notebooks still call it; use `load_corpus_splits`."""
+    return load_corpus_splits(*args, **kwargs)

@@ -1,25 +1,21 @@
-"""Evaluation: what a trained character model writes (`predict_ch8`) and how well it predicts.
+"""Evaluation: how well a trained character model predicts, and where its gradient goes.
 
 `evaluate_perplexity` measures held-out perplexity, `unigram_perplexity` the letter-frequency
 baseline a model must beat, `layer_grad_norms` the gradient norm of each layer. A module
 net is put in eval() mode (no dropout) while it is used here and set back afterwards.
+(What a model writes, d2l's `predict_ch8`, is in `helpers.sampling`, with `sample_text`.)
 """
-import itertools
 import math
-import numbers
-import re
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .utils import smoke_batches
+from . import _validate
+from .models import layer_of
+from .utils import EvalMode
 
-__all__ = ["predict_ch8", "evaluate_perplexity", "unigram_perplexity", "layer_grad_norms"]
-
-
-def _is_whole(x):
-    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+__all__ = ["evaluate_perplexity", "unigram_perplexity", "layer_grad_norms"]
 
 
 def no_batches(name):
@@ -29,52 +25,14 @@ def no_batches(name):
             "corpus: lower batch_size or num_steps, or load more text (e.g. max_tokens=-1).")
 
 
-class EvalMode:
-    """Within `with EvalMode(net):` a module net is in eval() (no dropout); its own mode comes back after."""
-
-    def __init__(self, net):
-        self.net, self.was_training = net, isinstance(net, nn.Module) and net.training
-
-    def __enter__(self):
-        if isinstance(self.net, nn.Module):
-            self.net.eval()
-
-    def __exit__(self, *exc):
-        if isinstance(self.net, nn.Module):
-            self.net.train(self.was_training)
+class NonFiniteLoss(ValueError):
+    """The loss of a model on some data is NaN or infinite: its outputs are broken."""
 
 
-def _check_prefix(prefix, num_preds, vocab):
-    if not isinstance(prefix, str) or not prefix:
-        raise ValueError(f"predict_ch8: prefix must be a non-empty string to warm up on, such as "
-                         f"'time traveller', got {prefix!r}")
-    known = getattr(vocab, "token_to_idx", None)
-    unknown = sorted({c for c in prefix if c not in known}) if known is not None else []
-    if unknown:
-        raise ValueError(f"predict_ch8: prefix {prefix!r} has characters the vocabulary does not know: "
-                         f"{unknown}. Use characters of the training text (a cleaned corpus has only "
-                         "lowercase letters and spaces).")
-    if not _is_whole(num_preds) or num_preds < 0:
-        raise ValueError(f"predict_ch8: num_preds must be a whole number >= 0, got {num_preds!r}")
-
-
-def predict_ch8(prefix, num_preds, net, vocab, device):
-    """Warm up on `prefix`, then greedily generate `num_preds` characters (d2l).
-
-    A module net is in eval() mode (no dropout) meanwhile and back in its own mode after.
-    """
-    _check_prefix(prefix, num_preds, vocab)
-    with EvalMode(net), torch.no_grad():
-        state = net.begin_state(batch_size=1, device=device)
-        outputs = [vocab[prefix[0]]]
-        get_input = lambda: torch.tensor([outputs[-1]], device=device).reshape((1, 1))
-        for y in prefix[1:]:  # warm-up: feed the prefix, keep the state
-            _, state = net(get_input(), state)
-            outputs.append(vocab[y])
-        for _ in range(num_preds):  # predict: feed back the most likely character
-            y, state = net(get_input(), state)
-            outputs.append(int(y.argmax(dim=1).reshape(1)))
-    return "".join([vocab.idx_to_token[i] for i in outputs])
+def perplexity(total_loss, num_tokens):
+    """exp(mean cross-entropy); inf where the exponential would overflow a float."""
+    mean = total_loss / num_tokens
+    return math.exp(mean) if mean < 700 else math.inf
 
 
 @torch.no_grad()
@@ -82,10 +40,12 @@ def evaluate_perplexity(net, data_iter, device):
     """Perplexity (困惑度) exp(mean cross-entropy) on held-out data, state carried across minibatches.
 
     A module net is in eval() mode (no dropout) meanwhile and back in its own mode after.
+    A model whose outputs hold NaN or inf is refused with a message, not measured as nan.
     """
+    _validate.device(device)
     state, total, num_tokens = None, 0.0, 0
     with EvalMode(net):
-        for X, Y in itertools.islice(data_iter, smoke_batches()):  # all, unless $DEEP_RNN_SMOKE
+        for X, Y in data_iter:
             if state is None:
                 state = net.begin_state(batch_size=X.shape[0], device=device)
             y = Y.T.reshape(-1).to(device).long()
@@ -94,7 +54,11 @@ def evaluate_perplexity(net, data_iter, device):
             num_tokens += y.numel()
     if num_tokens == 0:
         raise ValueError(no_batches("evaluate_perplexity: data_iter"))
-    return math.exp(total / num_tokens)
+    if not math.isfinite(total):
+        raise NonFiniteLoss(f"evaluate_perplexity: the loss on data_iter is {total}: the model's outputs hold "
+                            "NaN or inf, so no perplexity can be measured. Did training diverge (lower lr, "
+                            "clip=1.0)? Build or train the model again.")
+    return perplexity(total, num_tokens)
 
 
 def _check_corpus(name, corpus, vocab_size):
@@ -120,9 +84,7 @@ def _check_corpus(name, corpus, vocab_size):
 def unigram_perplexity(train_corpus, valid_corpus, vocab_size):
     """Baseline: perplexity on `valid_corpus` when every token is predicted by its frequency in
     `train_corpus` (add-one smoothed, so no token is impossible). A model must beat this."""
-    if not _is_whole(vocab_size) or vocab_size < 1:
-        raise ValueError(f"unigram_perplexity: vocab_size must be a whole number >= 1 (len(vocab)), "
-                         f"got {vocab_size!r}")
+    _validate.whole(vocab_size, "vocab_size", who="unigram_perplexity", what=" (len(vocab))")
     train = _check_corpus("train_corpus", train_corpus, vocab_size)
     valid = _check_corpus("valid_corpus", valid_corpus, vocab_size)
     counts = torch.bincount(train, minlength=vocab_size).double() + 1
@@ -130,18 +92,22 @@ def unigram_perplexity(train_corpus, valid_corpus, vocab_size):
     return math.exp(-float(log_p[valid].mean()))
 
 
+def _group(name, layer):
+    return f"layer {layer}" if isinstance(layer, int) else layer or name
+
+
 def layer_grad_norms(net):
-    """L2 norm of the gradient of each layer: {'layer 1': ..., 'layer 2': ..., 'output': ...}."""
+    """L2 norm of the gradient of each layer: {'layer 1': ..., 'layer L': ..., 'output': ...}.
+
+    Layers are read from the parameter names (`helpers.models.layer_of`): `nn.RNN/GRU/LSTM`'s
+    `_l0`, `_l1`, ... and `RNNStack`'s `layers.0`, `layers.1`, ...; an embedding is 'embedding',
+    anything else keeps its own name; a scratch model's tensors are 'param 0', 'param 1', ....
+    """
     groups = {}
-    if isinstance(net, nn.Module):
-        for name, p in net.named_parameters():
-            if p.grad is None:
-                continue
-            m = re.search(r"_l(\d+)", name)
-            key = f"layer {int(m.group(1)) + 1}" if m else ("output" if "linear" in name else name)
+    named = (net.named_parameters() if isinstance(net, nn.Module)
+             else ((f"param {i}", p) for i, p in enumerate(net.params)))
+    for name, p in named:
+        if p.grad is not None:
+            key = _group(name, layer_of(name)) if isinstance(net, nn.Module) else name
             groups.setdefault(key, []).append(p.grad)
-    else:
-        for i, p in enumerate(net.params):
-            if p.grad is not None:
-                groups.setdefault(f"param {i}", []).append(p.grad)
     return {k: float(torch.sqrt(sum((g.float() ** 2).sum() for g in gs))) for k, gs in groups.items()}

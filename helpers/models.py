@@ -14,16 +14,21 @@ kept for d2l's code to run unchanged:
 so call both with keywords, `net.begin_state(batch_size=B, device=device)`, as
 d2l's own `predict_ch8` and `train_epoch_ch8` do.
 """
-import numbers
+import re
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["RNNModelScratch", "RNNModel", "CELLS", "stacked_rnn", "params_per_layer", "numel_per_layer"]
+from . import _validate
 
-CELLS = {"RNN": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM}
-GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
+__all__ = ["RNNModelScratch", "RNNModel", "CELLS", "stacked_rnn", "params_per_layer", "numel_per_layer",
+           "rnn_shapes"]
+
+# The one table of the recurrent cells: name -> (PyTorch module, gate blocks g in its weights).
+_CELL_TABLE = {"RNN": (nn.RNN, 1), "GRU": (nn.GRU, 3), "LSTM": (nn.LSTM, 4)}
+CELLS = {name: module for name, (module, _) in _CELL_TABLE.items()}
+GATES = {name: gates for name, (_, gates) in _CELL_TABLE.items()}
 
 
 def _check_tokens(X, vocab_size, who):
@@ -111,32 +116,18 @@ class RNNModel(nn.Module):
                     f"got {tuple(s.shape)}. Use net.begin_state(device, batch_size={batch_size}).")
 
 
-def _check_sizes(who, **sizes):
-    """Each size must be a whole number >= 1 (bool and float refused)."""
-    for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{who}: {name} must be a whole number >= 1, got {value!r}")
-
-
-def check_device(device):
-    """A CUDA device needs a GPU PyTorch can use; say so before building anything."""
-    try:
-        kind = torch.device(device).type
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device must be a torch.device or a name such as 'cpu' or 'cuda:0', "
-                         f"got {device!r}") from None
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} but PyTorch sees no GPU here (torch.cuda.is_available() "
-                         "is False). Use device=d2l.try_gpu(), which falls back to the CPU.")
+def check_cell(cell):
+    """`cell` must name one of CELLS ('RNN', 'GRU', 'LSTM')."""
+    return _validate.choice(cell, "cell", CELLS)
 
 
 def stacked_rnn(cell, vocab_size, num_hiddens, num_layers, device=None):
     """`RNNModel` around `nn.RNN`, `nn.GRU` or `nn.LSTM` with `num_layers` stacked layers."""
-    if cell not in CELLS:
-        raise ValueError(f"unknown cell type {cell!r}; choose one of {sorted(CELLS)}")
-    _check_sizes("stacked_rnn", vocab_size=vocab_size, num_hiddens=num_hiddens, num_layers=num_layers)
+    check_cell(cell)
+    for name, value in dict(vocab_size=vocab_size, num_hiddens=num_hiddens, num_layers=num_layers).items():
+        _validate.whole(value, name, who="stacked_rnn")
     device = device or "cpu"
-    check_device(device)
+    _validate.device(device)
     layer = CELLS[cell](vocab_size, num_hiddens, num_layers=num_layers)
     return RNNModel(layer, vocab_size).to(device)
 
@@ -148,21 +139,60 @@ def params_per_layer(cell, num_inputs, num_hiddens, num_layers):
     a recurrent weight (h x h) and two biases (b_ih, b_hh); d_in = num_inputs for
     layer 1 and num_hiddens above it.
     """
-    if cell not in GATES:
-        raise ValueError(f"unknown cell type {cell!r}; choose one of {sorted(GATES)}")
-    _check_sizes("params_per_layer", num_inputs=num_inputs, num_hiddens=num_hiddens, num_layers=num_layers)
+    check_cell(cell)
+    for name, value in dict(num_inputs=num_inputs, num_hiddens=num_hiddens, num_layers=num_layers).items():
+        _validate.whole(value, name, who="params_per_layer")
     g, h = GATES[cell], num_hiddens
     return [g * (h * (num_inputs if l == 0 else h) + h * h + 2 * h) for l in range(num_layers)]
 
 
+_LAYER_PARAM = re.compile(r"(?:^|\.)(?:weight|bias)_[a-z]+_l(\d+)(?:_reverse)?$")  # weight_ih_l0, bias_hh_l1
+_STACKED = re.compile(r"(?:^|\.)layers\.(\d+)\.")  # RNNStack: layers.2.weight_ih_l0 is layer 3
+
+
+def layer_of(param_name):
+    """Which part of a course model a PyTorch parameter name belongs to: the layer number (1..L),
+    'output' (the dense layer `linear`), 'embedding', or None (anything else).
+
+    Understands `nn.RNN/GRU/LSTM` (`weight_ih_l0`, `bias_hh_l1_reverse`), `RNNModel` and
+    `stacked_rnn` (`rnn.weight_hh_l2`, `linear.weight`) and `RNNStack`, whose single-layer
+    modules are `layers.0`, `layers.1`, ... (`layers.2.weight_ih_l0` is layer 3).
+    """
+    m = _LAYER_PARAM.search(param_name)
+    if m:
+        stacked = _STACKED.search(param_name)
+        return int(m.group(1)) + 1 + (int(stacked.group(1)) if stacked else 0)
+    first = param_name.split(".")[-2] if "." in param_name else ""
+    return {"linear": "output", "embedding": "embedding"}.get(first)
+
+
 def numel_per_layer(module):
-    """Parameter count of each layer of an `nn.RNN/GRU/LSTM` (or an `RNNModel` around one),
-    read from its parameters: PyTorch names them `weight_ih_l0`, `bias_hh_l1`, ... by layer."""
-    rnn = getattr(module, "rnn", module)
-    if not isinstance(rnn, nn.RNNBase):
-        raise TypeError(f"numel_per_layer needs an nn.RNN, nn.GRU or nn.LSTM (or an RNNModel around one), "
-                        f"got {type(module).__name__}")
-    counts = [0] * rnn.num_layers
-    for name, p in rnn.named_parameters():
-        counts[int(name.split("_l")[-1].split("_")[0])] += p.numel()
-    return counts
+    """Parameter count of each recurrent layer of an `nn.RNN/GRU/LSTM`, an `RNNModel` around one
+    or an `RNNStack`, read from its parameters (the embedding and the output layer are not layers)."""
+    counts = {}
+    if isinstance(module, nn.Module):
+        for name, p in module.named_parameters():
+            layer = layer_of(name)
+            if isinstance(layer, int):
+                counts[layer] = counts.get(layer, 0) + p.numel()
+    if not counts:
+        raise TypeError(f"numel_per_layer needs an nn.RNN, nn.GRU or nn.LSTM, an RNNModel around one, or an "
+                        f"RNNStack, got {type(module).__name__}")
+    return [counts.get(l, 0) for l in range(1, max(counts) + 1)]
+
+
+def rnn_shapes(cell, num_inputs, num_hiddens, num_layers, num_steps, batch_size):
+    """({name: shape}, parameters per layer) of a real `nn.RNN/GRU/LSTM` run once on zeros.
+
+    The shapes are those of the input (T, B, d), h0 (and c0), out, h_n (and c_n; None for RNN and
+    GRU) and of every parameter (`weight_ih_l0`, ...); the counts are `numel_per_layer`'s.
+    """
+    rnn = CELLS[check_cell(cell)](num_inputs, num_hiddens, num_layers=num_layers)
+    X, h0 = torch.zeros(num_steps, batch_size, num_inputs), torch.zeros(num_layers, batch_size, num_hiddens)
+    c0 = torch.zeros_like(h0) if cell == "LSTM" else None
+    with torch.no_grad():
+        out, state = rnn(X, (h0, c0) if c0 is not None else h0)
+    h_n, c_n = state if c0 is not None else (state, None)
+    tensors = {"input": X, "h0": h0, "c0": c0, "out": out, "h_n": h_n, "c_n": c_n, **dict(rnn.named_parameters())}
+    shapes = {k: None if v is None else tuple(v.shape) for k, v in tensors.items()}
+    return shapes, numel_per_layer(rnn)

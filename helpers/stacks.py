@@ -15,21 +15,17 @@ is `RNNModel`'s: tokens (B, T) in, logits (T * B, V) and the new state out, and
 `begin_state(device, batch_size)`, so `train_ch8`, `evaluate_perplexity`, `predict_ch8`
 and `sample_text` work on it unchanged.
 """
-import numbers
 from contextlib import contextmanager
 
 import torch
 from torch import nn
 
-from .models import _check_tokens
+from . import _validate
+from .models import CELLS, _check_tokens, check_cell
 
 __all__ = ["RNNStack"]
 
-CELLS = {"RNN": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM}
-
-
-def _whole(x):
-    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+_NOT_ABLATED = object()
 
 
 class RNNStack(nn.Module):
@@ -59,18 +55,11 @@ class RNNStack(nn.Module):
 
     @staticmethod
     def _check_args(vocab_size, num_hiddens, num_layers, cell, embed_size, residual, dropout):
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
-        if not _whole(vocab_size) or vocab_size < 1:
-            raise ValueError(f"vocab_size must be a whole number >= 1 (len(vocab)), got {vocab_size!r}")
-        if not _whole(embed_size) or embed_size < 1:
-            raise ValueError(f"embed_size must be a whole number >= 1, got {embed_size!r}")
-        if _whole(num_hiddens):
-            if num_layers is None:
-                num_layers = 1
-            if not _whole(num_layers) or num_layers < 1:
-                raise ValueError(f"num_layers must be a whole number >= 1, got {num_layers!r}")
-            hiddens = [num_hiddens] * num_layers
+        check_cell(cell)
+        _validate.whole(vocab_size, "vocab_size", what=" (len(vocab))")
+        _validate.whole(embed_size, "embed_size")
+        if _validate.is_whole(num_hiddens):
+            hiddens = [num_hiddens] * _validate.whole(1 if num_layers is None else num_layers, "num_layers")
         elif isinstance(num_hiddens, (list, tuple)) and len(num_hiddens) > 0:
             hiddens = list(num_hiddens)
             if num_layers is not None and num_layers != len(hiddens):
@@ -79,13 +68,12 @@ class RNNStack(nn.Module):
         else:
             raise ValueError(f"num_hiddens must be a whole number or a non-empty list of them "
                              f"(one per layer, e.g. [128, 128]), got {num_hiddens!r}")
-        if not all(_whole(h) and h >= 1 for h in hiddens):
+        if not all(_validate.is_whole(h) and h >= 1 for h in hiddens):
             raise ValueError(f"every hidden size must be a whole number >= 1, got {hiddens}")
         if residual and len(set(hiddens)) > 1:
             raise ValueError(f"residual=True adds each layer's input to its output, so layers 2..L need "
                              f"equal sizes; got num_hiddens={hiddens}. Use one size, or residual=False")
-        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be a probability in [0, 1), e.g. 0.2, got {dropout!r}")
+        _validate.fraction(dropout, "dropout", zero_ok=True, example=0.2)
         return hiddens
 
     def begin_state(self, device, batch_size=1):
@@ -161,8 +149,9 @@ class RNNStack(nn.Module):
 
         value: "zeros", or a tensor of shape (h_l,) such as the layer's mean state. The layer's
         own recurrence is left alone: only what the layers above (and the output) see changes.
+        Nested blocks on the same layer work: leaving the inner one brings back the outer value.
         """
-        if not _whole(layer) or not 1 <= layer <= self.num_layers:
+        if not _validate.is_whole(layer) or not 1 <= layer <= self.num_layers:
             raise ValueError(f"layer must be a whole number from 1 to {self.num_layers}, got {layer!r}")
         h = self.hiddens[layer - 1]
         if isinstance(value, str) and value == "zeros":
@@ -171,8 +160,11 @@ class RNNStack(nn.Module):
             shape = tuple(value.shape) if torch.is_tensor(value) else repr(value)
             raise ValueError(f"value must be 'zeros' or a tensor of shape ({h},) (one number per unit of "
                              f"layer {layer}, e.g. its mean state), got {shape}")
-        self._ablate[layer] = value
+        outer, self._ablate[layer] = self._ablate.get(layer, _NOT_ABLATED), value
         try:
             yield self
         finally:
-            del self._ablate[layer]
+            if outer is _NOT_ABLATED:
+                del self._ablate[layer]
+            else:
+                self._ablate[layer] = outer

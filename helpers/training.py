@@ -1,46 +1,37 @@
-"""Training: d2l's chapter-8 loop (`train_ch8`, `predict_ch8`, `grad_clipping`, ...) made fast and observable.
+"""Training: d2l's chapter-8 loop (`train_ch8`, `train_epoch_ch8`, `grad_clipping`, `sgd`) made fast and observable.
 
 `train_ch8` keeps d2l's signature and adds keyword-only options: a held-out iterator,
 the optimizer, mixed precision, sampled closing texts, and a returned `History`. Like
 d2l's, it ends by printing the perplexity, the tokens/sec and two samples (in scripts
 too); in Jupyter it also shows a progress bar and a live perplexity plot. Its arguments
-and the first minibatch of each data iterator are checked before any training.
+and the first minibatch of each data iterator are checked before any training, the
+model's output size against `len(vocab)` too.
 
-Ctrl-C stops at once: the net goes back to the training mode it had, the finished
-epochs are kept (as `err.history` on the KeyboardInterrupt and as
-`helpers.training.last_history`), and the KeyboardInterrupt goes on, so a cell or a
-script with several runs stops there, not just the current run.
+Ctrl-C stops at once: the net keeps the training mode it had, the finished epochs are
+kept (as `err.history` on the KeyboardInterrupt and as `helpers.training.last_history`),
+and the KeyboardInterrupt goes on, so a cell or a script with several runs stops there,
+not just the current run.
 """
-import itertools
 import math
-import numbers
 import random
-import re
-import reprlib
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .evaluation import EvalMode, evaluate_perplexity, layer_grad_norms, no_batches, predict_ch8
+from . import _validate
+from .evaluation import NonFiniteLoss, evaluate_perplexity, layer_grad_norms, no_batches, perplexity
 from .history import History, TrainingDiverged
-from .models import check_device
 from .plots import LivePlot, ProgressBar, in_jupyter
-from .sampling import sample_text
-from .utils import Timer, smoke_batches
+from .precision import autocast, check_bf16_lstm, resolve_precision
+from .sampling import predict_ch8, sample_text
+from .utils import EvalMode, Timer
 
-__all__ = ["sgd", "grad_clipping", "train_epoch_ch8", "train_ch8", "resolve_precision"]
+__all__ = ["sgd", "grad_clipping", "train_epoch_ch8", "train_ch8"]
 
 last_history = None  # the History of the latest train_ch8 run, finished or interrupted
-
-
-def _is_number(x):
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
-
-
-def _is_whole(x):
-    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
 
 
 def sgd(params, lr, batch_size):
@@ -74,48 +65,6 @@ def grad_clipping(net, theta):
     return torch.nn.utils.clip_grad_norm_(_params(net), theta)
 
 
-def _cpu_has_bf16():
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
-
-
-def resolve_precision(precision, device):
-    """'auto' -> 'bf16' on a CPU with native bf16 or a bf16 GPU, 'fp16' on other GPUs, else 'fp32'."""
-    known = ("auto", "fp32", "bf16", "fp16")
-    if precision not in known:
-        raise ValueError(f"precision must be one of {known}, got {precision!r}")
-    kind = torch.device(device).type
-    if precision == "auto":
-        if kind == "cuda":
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        return "bf16" if kind == "cpu" and _cpu_has_bf16() else "fp32"
-    if precision == "fp16" and kind != "cuda":
-        raise ValueError("precision='fp16' needs a GPU; use 'bf16' or 'fp32' on the CPU")
-    return precision
-
-
-def _check_bf16_lstm(net, precision, device):
-    """bf16 asked for by name on a CPU without native bf16: PyTorch's LSTM (oneDNN) has no kernel
-    for it there and would fail at the first step with 'could not create a primitive descriptor'.
-    Called by train_epoch_ch8, where autocast is entered, and early by train_ch8."""
-    if precision != "bf16" or torch.device(device).type != "cpu" or _cpu_has_bf16():
-        return
-    if isinstance(net, nn.Module) and any(isinstance(m, nn.LSTM) for m in net.modules()):
-        raise ValueError("precision='bf16': this CPU has no native bf16 (AVX512-BF16 or AMX), and PyTorch's "
-                         "nn.LSTM cannot run in bf16 without it; use precision='auto' (fp32 here) or 'fp32'")
-
-
-def _autocast(precision, device):
-    if precision == "fp32":
-        return nullcontext()
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return torch.autocast(torch.device(device).type, dtype=dtype)
-
-
 def _detach(state):
     """Cut the graph between minibatches (truncated BPTT, 通过时间反向传播)."""
     if isinstance(state, (tuple, list)):
@@ -131,10 +80,10 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter, *,
     the host. Extra keyword-only options are used by `train_ch8`.
     """
     precision = resolve_precision(precision, device)  # 'auto' -> what this device does best; typos refused
-    _check_bf16_lstm(net, precision, device)
+    check_bf16_lstm(net, precision, device)
     state, timer = None, Timer()
     total, num_tokens = torch.zeros((), device=device), 0
-    for X, Y in itertools.islice(train_iter, smoke_batches()):  # all of them, unless $DEEP_RNN_SMOKE
+    for X, Y in train_iter:
         if state is None or use_random_iter:
             # Random sampling: neighbouring minibatches are unrelated, so start afresh.
             state = net.begin_state(batch_size=X.shape[0], device=device)
@@ -142,7 +91,7 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter, *,
             state = _detach(state)
         y = Y.T.reshape(-1)
         X, y = X.to(device), y.to(device)
-        with _autocast(precision, device):
+        with autocast(precision, device):
             y_hat, state = net(X, state)
             l = loss(y_hat, y.long()).mean()
         if isinstance(updater, torch.optim.Optimizer):
@@ -162,9 +111,7 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter, *,
             progress.update(y.numel())
     if num_tokens == 0:
         raise ValueError(no_batches("train_iter"))
-    mean_loss = float(total) / num_tokens
-    ppl = math.exp(mean_loss) if mean_loss < 700 else math.inf
-    return ppl, num_tokens / timer.stop()
+    return perplexity(float(total), num_tokens), num_tokens / timer.stop()
 
 
 # ---------------------------------------------------------------- train_ch8's argument checks
@@ -173,59 +120,53 @@ def _check_clip(value, name="clip", none_ok=True):
     """The largest gradient norm allowed must be > 0 (or None: no clipping, where none_ok)."""
     if value is None and none_ok:
         return
-    if not _is_number(value) or not value > 0:
-        none = " or None (no clipping)" if none_ok else ""
-        raise ValueError(f"{name} must be a number > 0 (the largest gradient norm allowed, e.g. "
-                         f"{name}=1.0){none}, got {value!r}: a negative value would turn the "
-                         "gradient around and 0 would erase it.")
+    none = " or None (no clipping)" if none_ok else ""
+    _validate.number(value, name, above=0, finite=False,
+                     what=f" (the largest gradient norm allowed, e.g. {name}=1.0; a negative value would turn "
+                          f"the gradient around and 0 would erase it){none}")
 
 
 def _check_numbers(lr, num_epochs, clip):
-    if not _is_number(lr) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a finite number > 0 (the learning rate, e.g. lr=1.0 with "
-                         f"optimizer='sgd' or lr=0.01 with 'adam'), got {lr!r}")
-    if not _is_whole(num_epochs) or num_epochs < 1:
-        raise ValueError(f"num_epochs must be a whole number >= 1, got {num_epochs!r}")
+    _validate.number(lr, "lr", above=0, what=" (the learning rate, e.g. lr=1.0 with optimizer='sgd' or "
+                                            "lr=0.01 with 'adam')")
+    _validate.whole(num_epochs, "num_epochs")
     _check_clip(clip)
 
 
-def _describe(obj):
-    if torch.is_tensor(obj):
-        return f"a {obj.dtype} tensor of shape {tuple(obj.shape)}"
-    if isinstance(obj, (tuple, list)):
-        return f"a {type(obj).__name__} of {len(obj)}: (" + ", ".join(_describe(o) for o in obj[:3]) + ")"
-    return f"{type(obj).__name__} {reprlib.repr(obj)}"
-
-
-def _check_batch(batch, name, net, device):
-    """The first minibatch must be (X, Y) token tensors of one shape that the net can read."""
+def _check_batch(batch, name, net, device, vocab):
+    """The first minibatch must be (X, Y) token tensors of one shape that the net can read, and the
+    net must give one score per token of the vocabulary."""
     ok = (isinstance(batch, (tuple, list)) and len(batch) == 2
           and all(torch.is_tensor(t) and t.dim() == 2 and not t.is_floating_point() for t in batch)
           and batch[0].shape == batch[1].shape and batch[0].numel() > 0)
     if not ok:
         raise ValueError(f"{name} must yield (X, Y) pairs of integer token tensors, both of shape "
                          f"(batch_size, num_steps), as d2l.load_data_time_machine's iterator does; its "
-                         f"first item is {_describe(batch)}")
+                         f"first item is {_validate.describe(batch)}")
     X, Y = batch
     try:
         with EvalMode(net), torch.no_grad():
             y_hat, _ = net(X.to(device), net.begin_state(batch_size=X.shape[0], device=device))
     except (ValueError, RuntimeError, IndexError) as err:
         raise ValueError(f"the model cannot read {name}'s first minibatch: {err}") from err
-    vocab_size = y_hat.shape[-1]
-    if y_hat.shape[0] != Y.numel() or int(Y.min()) < 0 or int(Y.max()) >= vocab_size:
+    scores = y_hat.shape[-1]
+    if hasattr(vocab, "__len__") and scores != len(vocab):
+        raise ValueError(f"the model gives {scores} scores per token, but len(vocab) = {len(vocab)}: it was "
+                         f"built for another vocabulary. Build it with vocab_size=len(vocab), e.g. "
+                         f"d2l.stacked_rnn('LSTM', len(vocab), num_hiddens, num_layers)")
+    if y_hat.shape[0] != Y.numel() or int(Y.min()) < 0 or int(Y.max()) >= scores:
         raise ValueError(f"{name}: targets Y of shape {tuple(Y.shape)} with values in [{int(Y.min())}, "
                          f"{int(Y.max())}] do not match the model's output of shape {tuple(y_hat.shape)} "
-                         f"(one row per target, {vocab_size} classes)")
+                         f"(one row per target, {scores} classes)")
 
 
-def _checked_iter(data_iter, name, num_passes, net, device):
+def _checked_iter(data_iter, name, num_passes, net, device, vocab):
     """Check `data_iter`'s first minibatch without moving Python's or PyTorch's random generators
     (d2l's loaders draw their random start when an epoch begins); return what to iterate over
     and the number of tokens in one pass (0 when it has no length)."""
     if not hasattr(data_iter, "__iter__"):
         raise ValueError(f"{name} must be an iterable of (X, Y) minibatches, such as the iterator of "
-                         f"d2l.load_data_time_machine, got {_describe(data_iter)}")
+                         f"d2l.load_data_time_machine, got {_validate.describe(data_iter)}")
     one_shot = hasattr(data_iter, "__next__")  # a generator or iterator: one pass only
     if one_shot and num_passes > 1:
         raise ValueError(f"{name} is a one-shot iterator ({type(data_iter).__name__}): it would be empty "
@@ -239,7 +180,7 @@ def _checked_iter(data_iter, name, num_passes, net, device):
         first = next(it, None)
         if first is None:
             raise ValueError(no_batches(name))
-        _check_batch(first, name, net, device)
+        _check_batch(first, name, net, device, vocab)
     finally:
         random.setstate(py_state)
         torch.set_rng_state(torch_state)
@@ -256,8 +197,7 @@ def _make_updater(net, optimizer, lr):
     if isinstance(optimizer, torch.optim.Optimizer):
         return optimizer
     known = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
-    if optimizer not in known:
-        raise ValueError(f"optimizer must be one of {sorted(known)} or a torch.optim.Optimizer, got {optimizer!r}")
+    _validate.choice(optimizer, "optimizer", known, what=" or a torch.optim.Optimizer")
     if isinstance(net, nn.Module):
         return known[optimizer](net.parameters(), lr)
     if optimizer != "sgd":
@@ -277,6 +217,96 @@ def _sampler(net, vocab, device, temperature, top_k):
     return prefixes, lambda prefix: sample_text(prefix, 50, net, vocab, device, **options)
 
 
+@dataclass
+class _Run:
+    """What train_ch8's loop needs, once every argument has been checked."""
+    train_iter: object
+    valid_iter: object
+    tokens_per_epoch: int
+    updater: object
+    precision: str
+    prefixes: list
+    sample: object
+
+
+def _prepare(net, train_iter, vocab, lr, num_epochs, device, *, valid_iter, optimizer, precision, clip,
+             temperature, top_k):
+    """train_ch8's checks, all before any training (and before a bar or a plot is drawn)."""
+    _check_numbers(lr, num_epochs, clip)
+    _validate.device(device)
+    precision = resolve_precision(precision, device)
+    check_bf16_lstm(net, precision, device)
+    train_iter, tokens = _checked_iter(train_iter, "train_iter", num_epochs, net, device, vocab)
+    if valid_iter is not None:
+        valid_iter, _ = _checked_iter(valid_iter, "valid_iter", num_epochs, net, device, vocab)
+    updater = _make_updater(net, optimizer, lr)
+    prefixes, sample = _sampler(net, vocab, device, temperature, top_k)
+    return _Run(train_iter, valid_iter, tokens, updater, precision, prefixes, sample)
+
+
+class _Display:
+    """train_ch8's progress bar and live plot; by default (None) in Jupyter only, False: neither."""
+
+    def __init__(self, net, num_epochs, tokens_per_epoch, history, verbose, plot):
+        in_nb, self.history = in_jupyter(), history
+        show_bar = in_nb if verbose is None else verbose
+        self.bar = ProgressBar(num_epochs * tokens_per_epoch, in_nb, num_epochs) if show_bar else None
+        title = f"{type(getattr(net, 'rnn', net)).__name__}: perplexity"
+        self.live = LivePlot(num_epochs, title=title) if (in_nb if plot is None else plot) else None
+
+    def epoch(self, ppl, valid):
+        if self.bar is not None:
+            self.bar.set_postfix(ppl=f"{ppl:.2f}")
+        if self.live is not None:
+            self.live.add(**{"train": ppl, **({"held-out": valid} if valid is not None else {})})
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close(self.history)
+        if self.live is not None:
+            self.live.close()
+
+
+@contextmanager
+def _history_kept(history):
+    """On Ctrl-C or divergence: the finished epochs go with the error (`err.history`), which goes on."""
+    try:
+        yield
+    except (KeyboardInterrupt, TrainingDiverged) as err:
+        err.history = history
+        if isinstance(err, KeyboardInterrupt):
+            err.add_note(f"train_ch8 was interrupted in epoch {len(history.train_ppl) + 1}; the "
+                         f"{len(history.train_ppl)} finished epoch(s) are in err.history and "
+                         "helpers.training.last_history.")
+        raise
+
+
+def _diverged(loss, epoch, lr, clip):
+    return TrainingDiverged(f"the loss became {loss} in epoch {epoch + 1}: training diverged. "
+                            f"Try a lower learning rate (e.g. lr={lr / 10:g} instead of {lr:g})"
+                            + (" or turn gradient clipping back on (clip=1.0)." if clip is None else "."))
+
+
+def _held_out(net, valid_iter, device, epoch, lr, clip):
+    """The held-out perplexity after an epoch (None without valid_iter); NaN outputs: divergence."""
+    try:
+        return evaluate_perplexity(net, valid_iter, device) if valid_iter is not None else None
+    except NonFiniteLoss:
+        raise _diverged("nan on valid_iter", epoch, lr, clip) from None
+
+
+def _print_closing(history, device, run):
+    """d2l's closing lines: perplexity and speed, then a sample for each prefix."""
+    print(f"perplexity {history.final_train_ppl:.1f}, {history.tokens_per_sec[-1]:.1f} tokens/sec on {device}")
+    if history.valid_ppl:
+        print(f"held-out perplexity {history.final_valid_ppl:.1f}")
+    for prefix in run.prefixes:
+        print(run.sample(prefix))
+
+
 def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False, *,
               valid_iter=None, optimizer="sgd", precision="auto", clip=1.0,
               track_grad_norms=False, verbose=None, plot=None, temperature=None, top_k=None):
@@ -291,62 +321,21 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
     closing samples are drawn by `sample_text` instead of greedy `predict_ch8`).
     """
     global last_history
-    _check_numbers(lr, num_epochs, clip)
-    check_device(device)
-    history = History(precision=resolve_precision(precision, device))
-    _check_bf16_lstm(net, history.precision, device)  # before a bar or a plot is drawn
-    train_iter, tokens_per_epoch = _checked_iter(train_iter, "train_iter", num_epochs, net, device)
-    if valid_iter is not None:
-        valid_iter, _ = _checked_iter(valid_iter, "valid_iter", num_epochs, net, device)
-    updater = _make_updater(net, optimizer, lr)
-    prefixes, sample = _sampler(net, vocab, device, temperature, top_k)
-    in_nb = in_jupyter()
-    show_bar = in_nb if verbose is None else verbose
-    plot = in_nb if plot is None else plot
-    last_history, loss = history, nn.CrossEntropyLoss()
-    was_training = isinstance(net, nn.Module) and net.training
-    progress = ProgressBar(num_epochs * tokens_per_epoch, in_nb, num_epochs) if show_bar else None
-    live = LivePlot(num_epochs, title=f"{type(getattr(net, 'rnn', net)).__name__}: perplexity") if plot else None
-    steps_done = 0  # grad_norms entries of the finished epochs
-    try:
+    run = _prepare(net, train_iter, vocab, lr, num_epochs, device, valid_iter=valid_iter, optimizer=optimizer,
+                   precision=precision, clip=clip, temperature=temperature, top_k=top_k)
+    loss, last_history = nn.CrossEntropyLoss(), History(precision=run.precision)
+    history = last_history
+    with _Display(net, num_epochs, run.tokens_per_epoch, history, verbose, plot) as show, _history_kept(history):
         for epoch in range(num_epochs):
-            tic = time.time()
-            ppl, speed = train_epoch_ch8(
-                net, train_iter, loss, updater, device, use_random_iter, clip=clip,
-                precision=history.precision, progress=progress,
-                grad_norms=history.grad_norms if track_grad_norms else None)
+            tic, grad_norms = time.time(), [] if track_grad_norms else None
+            ppl, speed = train_epoch_ch8(net, run.train_iter, loss, run.updater, device, use_random_iter,
+                                         clip=clip, precision=run.precision, progress=show.bar, grad_norms=grad_norms)
             if not math.isfinite(ppl):
-                raise TrainingDiverged(
-                    f"the loss became {ppl} in epoch {epoch + 1}: training diverged. "
-                    f"Try a lower learning rate (e.g. lr={lr / 10:g} instead of {lr:g})"
-                    + (" or turn gradient clipping back on (clip=1.0)." if clip is None else "."))
-            valid = evaluate_perplexity(net, valid_iter, device) if valid_iter is not None else None
-            history.add_epoch(ppl, valid, speed, time.time() - tic)  # all lists at once
-            steps_done = len(history.grad_norms)
-            if progress is not None:
-                progress.set_postfix(ppl=f"{ppl:.2f}")
-            if live is not None:
-                live.add(**{"train": ppl, **({"held-out": valid} if valid is not None else {})})
-    except (KeyboardInterrupt, TrainingDiverged) as err:
-        del history.grad_norms[steps_done:]  # the cut epoch is not recorded
-        err.history = history
-        if isinstance(err, KeyboardInterrupt):
-            err.add_note(f"train_ch8 was interrupted in epoch {len(history.train_ppl) + 1}; the "
-                         f"{len(history.train_ppl)} finished epoch(s) are in err.history and "
-                         "helpers.training.last_history.")
-        raise
-    finally:
-        if isinstance(net, nn.Module):
-            net.train(was_training)
-        if progress is not None:
-            progress.close(history)
-        if live is not None:
-            live.close()
+                raise _diverged(ppl, epoch, lr, clip)
+            valid = _held_out(net, run.valid_iter, device, epoch, lr, clip)
+            history.add_epoch(ppl, valid, speed, time.time() - tic)
+            history.grad_norms += grad_norms or []  # a cut epoch records none
+            show.epoch(ppl, valid)
     if verbose is not False:
-        print(f"perplexity {history.final_train_ppl:.1f}, {history.tokens_per_sec[-1]:.1f} "
-              f"tokens/sec on {device}")
-        if history.valid_ppl:
-            print(f"held-out perplexity {history.final_valid_ppl:.1f}")
-        for prefix in prefixes:
-            print(sample(prefix))
+        _print_closing(history, device, run)
     return history

@@ -1,30 +1,21 @@
 """Utilities that notebooks and the training loop share: d2l's `try_gpu`, `Timer`, `Accumulator`,
-plus `set_seed` and the one-thread setting that `import helpers` applies."""
-import numbers
+plus `set_seed`, `EvalMode`, what /proc/cpuinfo says, and the one-thread setting of `import helpers`."""
+import functools
 import os
 import random
 import time
 
 import torch
+from torch import nn
+
+from ._validate import is_whole
 
 __all__ = ["try_gpu", "set_seed", "Timer", "Accumulator"]
-
-SMOKE_ENV = "DEEP_RNN_SMOKE"  # set to 1: every epoch stops after SMOKE_BATCHES minibatches
-SMOKE_BATCHES = 2
-
-
-def smoke_batches():
-    """None normally; SMOKE_BATCHES when $DEEP_RNN_SMOKE is set to anything but '' or '0'.
-
-    Only for tests that run whole notebooks to check something other than learning (the grading
-    test: scores depend on the exercise cells alone). Models then stay untrained, so the notebooks'
-    own asserts on what was learnt fail; never set it to read or teach from a notebook."""
-    return SMOKE_BATCHES if os.environ.get(SMOKE_ENV, "") not in ("", "0") else None
 
 
 def try_gpu(i=0):
     """GPU i if it exists, else the CPU (d2l)."""
-    if isinstance(i, bool) or not isinstance(i, numbers.Integral) or i < 0:
+    if not is_whole(i) or i < 0:
         raise ValueError(f"try_gpu(i): i must be a GPU number >= 0 (0 is the first GPU), got {i!r}. "
                          "try_gpu() gives GPU 0, or the CPU when there is no GPU.")
     if torch.cuda.device_count() >= i + 1:
@@ -36,6 +27,23 @@ def set_seed(seed):
     """Seed Python's and PyTorch's random generators so a notebook run repeats."""
     random.seed(seed)
     torch.manual_seed(seed)
+
+
+class EvalMode:
+    """Within `with EvalMode(net):` a module net is in eval() (no dropout); its own mode comes back
+    after, also after an error or Ctrl-C. Anything else (a scratch model) is left alone."""
+
+    def __init__(self, net):
+        self.net, self.was_training = net, isinstance(net, nn.Module) and net.training
+
+    def __enter__(self):
+        if isinstance(self.net, nn.Module):
+            self.net.eval()
+        return self.net
+
+    def __exit__(self, *exc):
+        if isinstance(self.net, nn.Module):
+            self.net.train(self.was_training)
 
 
 class Timer:
@@ -83,25 +91,36 @@ class Accumulator:
         return self.data[idx]
 
 
+@functools.cache
+def cpuinfo():
+    """The text of /proc/cpuinfo ('' where there is none: not Linux, or not readable)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _physical_cores():
+    """The number of (physical id, core id) pairs /proc/cpuinfo lists; 0 where it lists none."""
+    cores, physical = set(), None
+    for line in cpuinfo().splitlines():
+        key, _, value = (part.strip() for part in line.partition(":"))
+        if key == "physical id":
+            physical = value
+        elif key == "core id":
+            cores.add((physical, value))
+    return len(cores)
+
+
 def _default_thread_counts():
     """The thread counts torch may have picked by itself: its physical cores (as /proc/cpuinfo
     lists them on Linux), the logical CPUs, or the CPUs this process may run on."""
     counts = {os.cpu_count() or 1}
     if hasattr(os, "sched_getaffinity"):
         counts.add(len(os.sched_getaffinity(0)))
-    try:
-        with open("/proc/cpuinfo") as f:
-            cores, physical = set(), None
-            for line in f:
-                key, _, value = (part.strip() for part in line.partition(":"))
-                if key == "physical id":
-                    physical = value
-                elif key == "core id":
-                    cores.add((physical, value))
-        if cores:
-            counts.add(len(cores))
-    except OSError:
-        pass
+    if _physical_cores():
+        counts.add(_physical_cores())
     return counts
 
 

@@ -12,7 +12,7 @@ V = 28
 
 @pytest.fixture(scope="module")
 def splits():
-    return helpers.load_time_machine_splits(16, 20, max_tokens=6000)
+    return helpers.load_corpus_splits(16, 20, max_tokens=6000)
 
 
 def small_lstm(dropout=0.0):

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 import helpers
-from helpers import training
+from helpers.stacks import RNNStack
 
 V = 28
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def splits():
-    return helpers.load_time_machine_splits(16, 20, max_tokens=6000)
+    return helpers.load_corpus_splits(16, 20, max_tokens=6000)
 
 
 def small_lstm(hidden=32, layers=1):
@@ -100,43 +100,6 @@ def test_d2l_call_still_works_with_sgd_and_a_scratch_model(splits):
         helpers.train_ch8(net, train_iter, vocab, 1, 1, "cpu", optimizer="adam")
 
 
-@pytest.mark.skipif(not training._cpu_has_bf16(), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
-def test_bf16_autocast_gives_the_same_perplexity_as_fp32(splits):
-    train_iter, _, vocab = splits
-    ppl = {}
-    for precision in ["fp32", "bf16"]:
-        net = small_lstm(hidden=64, layers=2)
-        helpers.set_seed(1)
-        hist = helpers.train_ch8(net, train_iter, vocab, 1.0, 3, "cpu", precision=precision, verbose=False)
-        assert hist.precision == precision
-        ppl[precision] = hist.final_train_ppl
-    assert abs(ppl["bf16"] - ppl["fp32"]) / ppl["fp32"] < 0.02, ppl
-
-
-def test_bf16_lstm_on_a_cpu_without_bf16_is_refused_before_training(splits, monkeypatch):
-    train_iter, _, vocab = splits
-    monkeypatch.setattr(training, "_cpu_has_bf16", lambda: False)
-    assert helpers.resolve_precision("auto", "cpu") == "fp32"
-    net = small_lstm()
-    before = [p.detach().clone() for p in net.parameters()]
-    with pytest.raises(ValueError, match=r"precision='bf16': this CPU has no native bf16 .* use precision='auto'"):
-        helpers.train_ch8(net, train_iter, vocab, 1.0, 1, "cpu", precision="bf16", verbose=False)
-    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))  # nothing trained
-    with pytest.raises(ValueError, match=r"precision='bf16': this CPU has no native bf16"):  # the one-epoch loop too
-        helpers.train_epoch_ch8(net, train_iter, nn.CrossEntropyLoss(), torch.optim.Adam(net.parameters()), "cpu",
-                                False, precision="bf16")
-    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
-
-
-def test_precision_auto_and_bad_values():
-    assert helpers.resolve_precision("auto", "cpu") in ("bf16", "fp32")
-    assert helpers.resolve_precision("fp32", "cpu") == "fp32"
-    with pytest.raises(ValueError, match="precision must be one of"):
-        helpers.resolve_precision("half", "cpu")
-    with pytest.raises(ValueError, match="needs a GPU"):
-        helpers.resolve_precision("fp16", "cpu")
-
-
 def test_divergence_stops_with_a_hint_to_lower_the_learning_rate(splits):
     train_iter, _, vocab = splits
     net = small_lstm()
@@ -154,6 +117,16 @@ def test_grad_norms_per_layer_are_tracked(splits):
     assert len(hist.grad_norms) == len(train_iter)
     assert set(hist.grad_norms[0]) == {"layer 1", "layer 2", "layer 3", "output"}
     assert all(v > 0 for v in hist.grad_norms[0].values())
+
+
+def test_grad_norms_of_a_hand_built_stack_have_one_entry_per_layer(splits):
+    """RNNStack names its parameters layers.0.weight_ih_l0, layers.1..., layers.2...: three layers, not one."""
+    train_iter, _, vocab = splits
+    helpers.set_seed(0)
+    net = RNNStack(len(vocab), 16, 3, cell="RNN", embed_size=8)
+    hist = helpers.train_ch8(net, train_iter, vocab, 1.0, 1, "cpu", track_grad_norms=True, clip=None, verbose=False)
+    assert len(hist.grad_norms) == len(train_iter)
+    assert set(hist.grad_norms[0]) == {"embedding", "layer 1", "layer 2", "layer 3", "output"}
 
 
 def test_temperature_draws_the_closing_samples_with_sample_text(splits, capsys):
@@ -280,6 +253,39 @@ def test_checking_the_first_batch_leaves_the_random_generators_alone(splits, loa
             runs.append([helpers.train_epoch_ch8(net, random_iter, nn.CrossEntropyLoss(), updater, "cpu", True)[0]
                          for _ in range(2)])
     assert runs[0] == pytest.approx(runs[1], rel=1e-6)
+
+
+def test_a_model_built_for_another_vocabulary_is_refused_before_any_update(splits):
+    """Issue 22, item 7 (also a cell run out of order: a model built for an earlier vocabulary)."""
+    train_iter, _, vocab = splits
+    helpers.set_seed(0)
+    net = RNNStack(len(vocab) + 3, 16, 1)  # 31 scores per token; the targets never reach 28..30
+    before = [p.detach().clone() for p in net.parameters()]
+    with pytest.raises(ValueError, match=r"the model gives 31 scores per token, but len\(vocab\) = 28: it was "
+                                         r"built for another vocabulary.*vocab_size=len\(vocab\)"):
+        helpers.train_ch8(net, BrokenAfterCheck(train_iter), vocab, 1.0, 1, "cpu", verbose=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
+
+
+def test_nan_outputs_on_the_held_out_data_are_a_divergence_with_the_history(splits):
+    train_iter, valid_iter, vocab = splits
+
+    class NanWhenEvaluated(nn.Module):  # finite while training, NaN scores in eval() mode
+        def __init__(self):
+            super().__init__()
+            self.net = small_lstm()
+
+        def forward(self, X, state):
+            y, state = self.net(X, state)
+            return (y if self.training else y * float("nan")), state
+
+        def begin_state(self, device, batch_size=1):
+            return self.net.begin_state(device, batch_size)
+
+    net = NanWhenEvaluated()
+    with pytest.raises(helpers.TrainingDiverged, match=r"the loss became nan on valid_iter in epoch 1") as err:
+        helpers.train_ch8(net, train_iter, vocab, 1.0, 2, "cpu", valid_iter=valid_iter, verbose=False)
+    assert err.value.history.train_ppl == [] and net.training
 
 
 def test_a_cuda_device_without_a_gpu_is_refused(splits):

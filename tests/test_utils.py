@@ -63,38 +63,47 @@ def test_one_thread_respects_the_users_choice(monkeypatch):
         torch.set_num_threads(saved)
 
 
-class _Counting:
-    """An iterable of minibatches that counts how many were taken."""
+def test_eval_mode_switches_dropout_off_and_brings_the_mode_back_also_after_an_error():
+    net = torch.nn.Dropout(0.5)
+    with helpers.utils.EvalMode(net) as inside:
+        assert inside is net and not net.training
+    assert net.training
+    with pytest.raises(KeyboardInterrupt):
+        with helpers.utils.EvalMode(net):
+            raise KeyboardInterrupt
+    assert net.training
+    net.eval()
+    with helpers.utils.EvalMode(net):
+        pass
+    assert not net.training
+    with helpers.utils.EvalMode([torch.zeros(2)]):  # a scratch model's parameters: left alone
+        pass
 
-    def __init__(self, batches):
-        self.batches, self.taken = batches, 0
 
-    def __iter__(self):
-        for batch in self.batches:
-            self.taken += 1
-            yield batch
+def test_physical_cores_are_counted_from_cpuinfo(monkeypatch):
+    text = "".join(f"processor : {i}\nphysical id : {i // 4}\ncore id : {i % 4 // 2}\n\n" for i in range(8))
+    monkeypatch.setattr(helpers.utils, "cpuinfo", lambda: text)
+    assert helpers.utils._physical_cores() == 4  # 2 sockets x 2 cores, 2 threads each
+    monkeypatch.setattr(helpers.utils, "cpuinfo", lambda: "")
+    assert helpers.utils._physical_cores() == 0 and helpers.utils._default_thread_counts()
 
 
-def test_smoke_knob_cuts_every_epoch_to_two_minibatches(monkeypatch):
-    """$DEEP_RNN_SMOKE (the grading test's knob) stops train_epoch_ch8 and evaluate_perplexity early."""
-    import helpers
-    from helpers.utils import smoke_batches
+RELOAD = """
+import importlib, torch
+import helpers as d2l
+torch.set_num_threads(3)  # the learner's own choice, after the import
+train_ch8 = d2l.train_ch8
+assert importlib.reload(d2l) is d2l
+assert d2l.train_ch8 is train_ch8 and torch.get_num_threads() == 3
+it, _, vocab = d2l.load_corpus_splits(8, 10, max_tokens=2000)
+h = d2l.train_ch8(d2l.stacked_rnn("RNN", len(vocab), 8, 1), it, vocab, 1.0, 1, "cpu", verbose=False)
+assert isinstance(h, d2l.History) and d2l.training.last_history is h
+print("ok")
+"""
 
-    monkeypatch.delenv("DEEP_RNN_SMOKE", raising=False)
-    assert smoke_batches() is None
-    monkeypatch.setenv("DEEP_RNN_SMOKE", "0")
-    assert smoke_batches() is None
-    batches = list(helpers.SeqDataLoader.from_corpus(list(range(5)) * 200, None, 2, 5))
-    assert len(batches) > 10
-    net = helpers.stacked_rnn("RNN", 5, 8, 1)
-    full = _Counting(batches)
-    helpers.evaluate_perplexity(net, full, "cpu")
-    assert full.taken == len(batches)
 
-    monkeypatch.setenv("DEEP_RNN_SMOKE", "1")
-    assert smoke_batches() == 2
-    train, valid = _Counting(batches), _Counting(batches)
-    helpers.train_ch8(net, train, None, 0.1, 3, "cpu", valid_iter=valid, verbose=False, plot=False,
-                      precision="fp32")
-    # train_ch8 reads one minibatch of each iterator first to check it, then 2 per epoch.
-    assert train.taken == 1 + 3 * 2 and valid.taken == 1 + 3 * 2
+def test_importlib_reload_of_helpers_keeps_every_name_and_the_learners_thread_choice():
+    """Issue 22, item 12: a notebook that re-runs its import cell with importlib.reload(helpers)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", RELOAD], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert out.returncode == 0 and out.stdout == "ok\n", out.stderr

@@ -1,4 +1,5 @@
-"""helpers.widgets: the depth explorer redraws grid, shapes and parameter counts, validates, and trains."""
+"""helpers.widgets: the depth explorer redraws grid, shapes and parameter counts, validates, and trains;
+its parts (`view`, `quick_train`) work without a widget."""
 import html
 import re
 
@@ -14,6 +15,10 @@ def rows(html, table):
     """{first cell: [other cells]} of the rows of <table class=table> (the header uses <th>)."""
     body = re.search(rf'<table class="{table}">(.*?)</table>', html, re.S).group(1)
     return {r[0]: r[1:] for r in (re.findall(r"<td>(.*?)</td>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", body)) if r}
+
+
+def steps_per_epoch(ex):
+    return {label: run.steps_per_epoch for label, run in ex.state.runs.items()}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -115,13 +120,13 @@ def test_training_adds_runs_and_clear_empties_them(ex):
     assert ex.summary()["runs"][1:] == ["RNN L=2 h=8 T=8", "RNN L=2 h=8 T=8 #2"]
     assert len(ex.ax.get_lines()) == 3
     ex.clear_button.click()
-    assert ex.summary()["runs"] == [] and len(ex.ax.get_lines()) == 0 and ex.steps_per_epoch == {}
+    assert ex.summary()["runs"] == [] and len(ex.ax.get_lines()) == 0 and ex.state.runs == {}
 
 
 def test_the_steps_slider_sets_the_training_sequence_length_and_the_budget_is_in_optimizer_steps(ex):
     ex.set(layers=1, hidden=8, cell="RNN", steps=4)
     h = ex.train_current(updates=40, max_tokens=3000)  # 2700 characters: 21 minibatches of 32 x 4 per epoch
-    assert ex.steps_per_epoch == {"RNN L=1 h=8 T=4": 21} and len(h.train_ppl) == 2  # round(40 / 21) epochs
+    assert steps_per_epoch(ex) == {"RNN L=1 h=8 T=4": 21} and len(h.train_ppl) == 2  # round(40 / 21) epochs
     line = ex.ax.get_lines()[0]
     assert list(line.get_xdata()) == [21, 42] and ex.ax.get_xlabel() == "optimizer step"
     status = html.unescape(ex.status.value)
@@ -129,7 +134,7 @@ def test_the_steps_slider_sets_the_training_sequence_length_and_the_budget_is_in
     assert f"held-out perplexity {h.final_valid_ppl:.2f} (letter frequencies: " in status
     ex.set(steps=9)
     h = ex.train_current(updates=1, max_tokens=3000)  # at least one epoch: 9 minibatches of 32 x 9
-    assert ex.steps_per_epoch["RNN L=1 h=8 T=9"] == 9 and len(h.train_ppl) == 1
+    assert steps_per_epoch(ex)["RNN L=1 h=8 T=9"] == 9 and len(h.train_ppl) == 1
 
 
 def test_a_run_still_on_the_letter_frequency_plateau_says_so(ex):
@@ -142,7 +147,7 @@ def test_a_run_still_on_the_letter_frequency_plateau_says_so(ex):
 def test_the_default_budget_passes_the_plateau_of_the_first_hundred_steps(ex):
     s = ex.summary()
     h = ex.train_current()  # RNN L=1 h=64, T=5: the defaults of train_current
-    steps = ex.steps_per_epoch[f"RNN L=1 h=64 T={s['steps']}"] * len(h.valid_ppl)
+    steps = steps_per_epoch(ex)[f"RNN L=1 h=64 T={s['steps']}"] * len(h.valid_ppl)
     assert 200 <= steps <= 400, f"{steps} optimizer steps: past ~100, and still a few seconds"
     assert "still near letter frequencies" not in ex.status.value and h.final_valid_ppl < 12
 
@@ -151,3 +156,58 @@ def test_training_failure_is_a_message_not_a_traceback(ex):
     assert ex.train_current(updates=1, max_tokens=50) is None  # too few tokens for one batch
     assert "training RNN L=1 h=64 T=5 failed" in ex.summary()["message"]
     assert ex.summary()["runs"] == [] and not ex.train_button.disabled
+
+
+# ---------------------------------------------------------------- the parts, without a widget
+
+def test_view_reads_shapes_and_counts_and_renders_the_tables():
+    v = hw.view(hw.Config(layers=3, hidden=8, cell="GRU", steps=4), batch_size=2)
+    assert v.shapes["h_n"] == (3, 2, 8) and v.shapes["c_n"] is None and v.shapes["input"] == (4, 2, 28)
+    assert v.formula == v.numel == params_per_layer("GRU", 28, 8, 3)
+    assert rows(v.shape_html, "shape-table")["h_n"] == ["(3, 2, 8)"]
+    assert [k for k in rows(v.param_html, "param-table") if k.startswith("layer")] == ["layer 1", "layer 2", "layer 3"]
+    assert v.grid.count('class="cell-node"') == 3 * 4
+    assert v.numbers()["total_params"] == sum(v.numel) and v.numbers()["cell"] == "GRU"
+
+
+def test_quick_train_returns_what_it_trained_and_measured():
+    run = hw.quick_train(hw.Config(layers=1, hidden=300, cell="RNN", steps=4), updates=1, max_tokens=3000,
+                         max_hidden=8)
+    assert run.label == "RNN L=1 h=8 T=4 (h capped from 300)"
+    assert run.steps_per_epoch == 21 and len(run.history.valid_ppl) == 1 and run.train_chars == 2700
+    assert run.baseline > 1 and run.seconds > 0
+    assert run.status().startswith("RNN L=1 h=8 T=4 (h capped from 300): 21 optimizer steps (1 epoch of 21 ")
+    assert run.status("x #2").startswith("x #2: 21 optimizer steps")
+
+
+def test_the_defaults_are_written_once():
+    ex = hw.depth_explorer()
+    assert ex.config() == vars(hw.Config()) == dict(layers=2, hidden=64, cell="LSTM", steps=5)
+    for key, (low, high) in hw.RANGES.items():
+        assert (ex.controls[key].min, ex.controls[key].max) == (low, high)
+
+
+def test_labels_of_repeated_runs_are_numbered():
+    assert hw.unique_label("RNN L=1", {}) == "RNN L=1"
+    assert hw.unique_label("RNN L=1", {"RNN L=1": 0, "RNN L=1 #2": 0}) == "RNN L=1 #3"
+
+
+# ---------------------------------------------------------------- issue 22, item 12: the controls themselves
+
+@pytest.mark.parametrize("key, value, shown", [("layers", 99, 6), ("layers", -5, 1), ("hidden", 10 ** 6, 512),
+                                               ("steps", 0, 1)])
+def test_out_of_range_values_through_the_controls_are_clamped_and_the_view_follows(ex, key, value, shown):
+    """A slider clamps what it is given (as the browser's readout does): the view always shows the
+    slider's own value, with no message and no traceback."""
+    ex.controls[key].value = value
+    s = ex.summary()
+    assert ex.controls[key].value == s[key] == shown and s["message"] == ""
+    assert s["h_n"] == (s["layers"], 32, s["hidden"]) and len(s["numel_per_layer"]) == s["layers"]
+
+
+def test_a_value_a_control_refuses_leaves_the_view_as_it_was(ex):
+    import traitlets
+    grid = ex.grid.value
+    with pytest.raises(traitlets.TraitError):
+        ex.controls["cell"].value = "TCN"
+    assert ex.grid.value == grid and ex.summary()["cell"] == "RNN" and ex.summary()["message"] == ""

@@ -3,7 +3,7 @@
 Run ``python3 course.py figures [OUT_DIR]`` (or ``python -m tools.figures [OUT_DIR]`` from the
 repository root; default: the repository's ``figures/`` folder) to (re)write every image. The
 output is deterministic, so the committed PNGs can be regenerated at will. Colours and the
-grid's layout are the depth explorer's (``helpers.plots.PALETTE``, ``helpers.widgets.grid_centres``).
+grid's layout are the depth explorer's (``helpers.plots.PALETTE``, ``helpers.diagrams.grid_centres``).
 
 * ``deep_rnn_grid.png``   the unrolled deep RNN: time flows across, depth flows up.
 * ``rnn_2_dataflow.png``  one time step of the hand-written two-layer ``rnn_2``.
@@ -17,8 +17,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from helpers.diagrams import grid_centres
 from helpers.plots import PALETTE
-from helpers.widgets import grid_centres
 
 from . import ROOT, repo_root
 
