@@ -21,6 +21,7 @@ solution out by hand. Use them as ``from helpers import checks; checks.check_rnn
 """
 from .core import CheckFailed, yours_or_builtin
 from .nb01_mlp import check_make_windows, check_perplexity, check_window_features
+from .nb02_bptt import check_rnn_backward
 from .nb02_rnn import check_init_rnn_state, check_rnn_step, check_rnn_step_backward
 from .nb03_rnn_2 import check_get_params_2, check_init_rnn_2_state, check_rnn_2
 from .nb03_rnn_L import check_rnn_L
@@ -33,7 +34,7 @@ from .nb06_sampling import check_sample_next
 __all__ = [
     "CheckFailed", "yours_or_builtin",
     "check_perplexity", "check_make_windows", "check_window_features",
-    "check_rnn_step", "check_rnn_step_backward", "check_init_rnn_state",
+    "check_rnn_step", "check_rnn_step_backward", "check_init_rnn_state", "check_rnn_backward",
     "check_get_params_2", "check_init_rnn_2_state", "check_rnn_2", "check_rnn_L",
     "check_lstm_shapes", "check_lstm_params", "check_lstm_step",
     "check_deep_begin_state",

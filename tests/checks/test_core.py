@@ -11,6 +11,7 @@ from helpers.checks import CheckFailed
 
 from . import (
     test_nb01_mlp,
+    test_nb02_bptt,
     test_nb02_rnn,
     test_nb03_rnn_2,
     test_nb03_rnn_L,
@@ -22,7 +23,8 @@ from . import (
 )
 from .util import fails
 
-CORRECT = {**test_nb01_mlp.CORRECT, **test_nb02_rnn.CORRECT, **test_nb03_rnn_2.CORRECT, **test_nb03_rnn_L.CORRECT,
+CORRECT = {**test_nb01_mlp.CORRECT, **test_nb02_rnn.CORRECT, **test_nb02_bptt.CORRECT,
+           **test_nb03_rnn_2.CORRECT, **test_nb03_rnn_L.CORRECT,
            **test_nb04_lstm.CORRECT, **test_nb04_lstm_step.CORRECT, **test_nb05_experiments.CORRECT,
            **test_nb06_depth.CORRECT, **test_nb06_sampling.CORRECT}
 
@@ -84,8 +86,8 @@ def test_passing_the_result_instead_of_the_function_is_explained(name):
 
 from helpers.checks.core import BUILTINS  # noqa: E402
 
-EXERCISES = {"make_windows", "window_features", "rnn_step", "rnn_step_backward", "get_params_2", "rnn_2",
-             "rnn_L", "predict_lstm_shapes", "lstm_params_per_layer", "lstm_step", "deep_begin_state",
+EXERCISES = {"make_windows", "window_features", "rnn_step", "rnn_step_backward", "rnn_backward", "get_params_2",
+             "rnn_2", "rnn_L", "predict_lstm_shapes", "lstm_params_per_layer", "lstm_step", "deep_begin_state",
              "stack_step", "residual_step", "sample_next", "one_layer_width"}
 # stack_step: nn.RNN(dropout=) draws masks the check's recording module cannot see; window_features:
 # the stand-in is the one-hot product the exercise replaces, which its check refuses on purpose
