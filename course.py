@@ -13,6 +13,7 @@ import argparse
 import errno
 import hashlib
 import http.client
+import json
 import os
 import secrets
 import signal
@@ -85,10 +86,20 @@ def corpora(required=True):
               f"where to put the files by hand), then restart the kernel.\n", flush=True)
 
 
+def packages_hash():
+    """A hash of what pyproject.toml installs (its [project] and [build-system] tables): editing
+    the tools' settings there (ruff, pytest) does not reinstall."""
+    import tomllib  # Python 3.11+, checked by setup first
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    installs = {key: config.get(key) for key in ("project", "build-system")}
+    return hashlib.sha1(json.dumps(installs, sort_keys=True).encode()).hexdigest()
+
+
 def setup(extras="", need_corpora=True):
     """Create .venv, install the pins and helpers, cache the corpora.
 
-    Installing is skipped when pyproject.toml has not changed and the venv imports helpers from this folder.
+    Installing is skipped when what pyproject.toml installs has not changed (packages_hash) and
+    the venv imports helpers from this folder.
     """
     if sys.version_info < (3, 11):
         sys.exit(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
@@ -96,7 +107,7 @@ def setup(extras="", need_corpora=True):
     if not PY.exists():
         print(f"creating {VENV}", flush=True)
         venv.create(VENV, with_pip=True)
-    want = hashlib.sha1((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    want = packages_hash()
     have = STAMP.read_text().split() if STAMP.exists() else []
     origin = helpers_origin(PY)
     here = origin == ROOT / "helpers" / "__init__.py"
