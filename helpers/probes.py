@@ -6,7 +6,9 @@
 * `fit_probe(X, y)`: a linear classifier on frozen states, fitted in a few seconds with torch;
   `majority_accuracy(y_train, y_test)`: the baseline a probe must beat;
 * `most_selective_unit(H, y)`: the unit whose activation follows a feature most closely;
-* `trace_html(text, values)`: the text coloured by one unit's activation (Karpathy-style traces).
+* `trace_html(text, values)`: the text coloured by one unit's activation (Karpathy-style traces);
+* `lstm_gates(lstm, X, H)`: an `nn.LSTM` layer's gates recomputed from its weights, and
+  `gate_saturation(gates)`: how often each gate is nearly shut or nearly open (Karpathy et al. 2015).
 """
 import html
 import numbers
@@ -15,7 +17,7 @@ import torch
 from torch import nn
 
 __all__ = ["FEATURES", "char_features", "LinearProbe", "fit_probe", "majority_accuracy",
-           "most_selective_unit", "trace_html"]
+           "most_selective_unit", "trace_html", "GATES", "lstm_gates", "gate_saturation"]
 
 VOWELS = set("aeiouAEIOU")
 FEATURES = {  # name -> what label y_t says about the character x_t just read
@@ -166,3 +168,52 @@ def trace_html(text, values, *, title=None, scale=None):
     head = f"<div><b>{html.escape(title)}</b></div>" if title else ""
     return (f'{head}<div style="font-family:monospace;white-space:pre-wrap;line-height:1.5;'
             f'color:black">{spans}</div>')
+
+
+GATES = ("input", "forget", "output")  # the sigmoid gates of an LSTM (the candidate g uses tanh)
+
+
+def lstm_gates(lstm, X, H, H0=None):
+    """The gates of a one-layer `nn.LSTM` over a sequence, recomputed from its weights.
+
+    X: what the layer read, (T, B, d); H: what it returned, (T, B, h) (its state at every step);
+    H0: its state before step 1, (B, h) or (1, B, h) (default zeros). PyTorch's gate order:
+    I_t, F_t, G_t, O_t = chunk(X_t W_ih^T + b_ih + H_{t-1} W_hh^T + b_hh, 4), I, F, O through the
+    sigmoid and the candidate G through tanh. Returns {"input", "forget", "output", "candidate"}:
+    (T, B, h) tensors, computed without gradients.
+    """
+    if not isinstance(lstm, nn.LSTM) or lstm.num_layers != 1 or lstm.batch_first or lstm.bidirectional \
+            or lstm.proj_size:
+        raise ValueError(f"lstm_gates: lstm must be a one-layer, time-major, one-direction nn.LSTM without "
+                         f"projection (as each layer of RNNStack is), got {lstm!r}")
+    h = lstm.hidden_size
+    for name, T, want in (("X", X, lstm.input_size), ("H", H, h)):
+        if not torch.is_tensor(T) or T.dim() != 3 or T.shape[-1] != want:
+            shape = tuple(T.shape) if torch.is_tensor(T) else type(T).__name__
+            raise ValueError(f"lstm_gates: {name} must be (T, B, {want}) for this layer, got {shape}")
+    if X.shape[:2] != H.shape[:2]:
+        raise ValueError(f"lstm_gates: X {tuple(X.shape)} and H {tuple(H.shape)} must share (T, B)")
+    H0 = torch.zeros_like(H[0]) if H0 is None else H0.reshape(H[0].shape)
+    with torch.no_grad():
+        H_prev = torch.cat([H0.unsqueeze(0), H[:-1]]).to(X.dtype)  # the state each step reads
+        pre = (X @ lstm.weight_ih_l0.T + lstm.bias_ih_l0 + H_prev @ lstm.weight_hh_l0.T + lstm.bias_hh_l0)
+        i, f, g, o = pre.chunk(4, dim=-1)
+        return {"input": torch.sigmoid(i), "forget": torch.sigmoid(f), "output": torch.sigmoid(o),
+                "candidate": torch.tanh(g)}
+
+
+def gate_saturation(gates, low=0.1, high=0.9):
+    """For each sigmoid gate, the share of time each unit is left-saturated (< low, nearly shut)
+    and right-saturated (> high, nearly open): {gate: (left (h,), right (h,))}, over all T * B steps.
+
+    Karpathy, Johnson and Fei-Fei (2015) plot one dot per unit at (left, right).
+    """
+    if not 0 <= low < high <= 1:
+        raise ValueError(f"gate_saturation: need 0 <= low < high <= 1, got low={low!r}, high={high!r}")
+    out = {}
+    for name in GATES:
+        if name not in gates:
+            raise ValueError(f"gate_saturation: gates must hold {GATES} (from lstm_gates), missing {name!r}")
+        G = gates[name].reshape(-1, gates[name].shape[-1]).float()
+        out[name] = ((G < low).float().mean(dim=0), (G > high).float().mean(dim=0))
+    return out

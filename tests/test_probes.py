@@ -1,6 +1,7 @@
-"""helpers/probes.py: feature labels from text, the linear probe, the baseline, unit selection, traces."""
+"""helpers/probes.py: feature labels from text, the linear probe, the baseline, unit selection, traces, LSTM gates."""
 import pytest
 import torch
+from torch import nn
 
 from helpers import probes
 
@@ -94,3 +95,32 @@ def test_trace_html_colours_every_character_and_escapes_html():
 def test_bad_arguments_raise_clearly(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_lstm_gates_rebuild_what_nn_lstm_computes():
+    torch.manual_seed(0)
+    lstm = nn.LSTM(5, 7)
+    X, H0, C0 = torch.randn(9, 3, 5), torch.randn(1, 3, 7), torch.randn(1, 3, 7)
+    with torch.no_grad():
+        H, (h_n, c_n) = lstm(X, (H0, C0))
+    g = probes.lstm_gates(lstm, X, H, H0)
+    assert set(g) == {"input", "forget", "output", "candidate"} and g["forget"].shape == (9, 3, 7)
+    C, rebuilt = C0[0], []
+    for t in range(9):  # C_t = F_t * C_{t-1} + I_t * G_t, H_t = O_t * tanh(C_t): PyTorch's own outputs
+        C = g["forget"][t] * C + g["input"][t] * g["candidate"][t]
+        rebuilt.append(g["output"][t] * torch.tanh(C))
+    assert torch.allclose(torch.stack(rebuilt), H, atol=1e-6) and torch.allclose(C, c_n[0], atol=1e-6)
+    with pytest.raises(ValueError, match="one-layer"):
+        probes.lstm_gates(nn.LSTM(5, 7, num_layers=2), X, H)
+    with pytest.raises(ValueError, match=r"X must be \(T, B, 5\)"):
+        probes.lstm_gates(lstm, X[..., :4], H)
+
+
+def test_gate_saturation_counts_shut_and_open_steps_per_unit():
+    forget = torch.tensor([[[0.05, 0.5]], [[0.95, 0.5]], [[0.95, 0.99]], [[0.5, 0.02]]])  # (T=4, B=1, h=2)
+    gates = {"input": torch.full((4, 1, 2), 0.5), "forget": forget, "output": torch.full((4, 1, 2), 0.91)}
+    sat = probes.gate_saturation(gates)
+    assert sat["forget"][0].tolist() == [0.25, 0.25] and sat["forget"][1].tolist() == [0.5, 0.25]
+    assert sat["input"][0].sum() == 0 and sat["input"][1].sum() == 0 and sat["output"][1].tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="missing 'output'"):
+        probes.gate_saturation({"input": forget, "forget": forget})
