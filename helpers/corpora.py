@@ -9,6 +9,7 @@ import hashlib
 import http.client
 import os
 import secrets
+import stat
 import sys
 import time
 import urllib.request
@@ -105,6 +106,25 @@ def _fixes(name, folder, problem="offline"):
     return [f"connect to the internet once and run {fetch}", by_hand, elsewhere]
 
 
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def _check_not_special(name, folder, where, path):
+    """Refuse, before any download, a corpus path that exists but is not a regular file: reading a
+    FIFO would wait forever, and a download would fail to replace a folder."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # missing (or a dangling link): a download may create it
+        return
+    kind = next((kind for test, kind in _KINDS if test(mode)), None)
+    if kind is not None:
+        raise _error(name, folder, where, f"{path} is {kind}, not a regular file, so it cannot hold the corpus "
+                     "(nothing was downloaded)",
+                     [f"move or remove {path}, then run again to download the corpus there"]
+                     + _fixes(name, folder)[2:])
+
+
 def _check_cache_folder(name, folder, where):
     """Refuse, before any download, a cache folder that is a file or that cannot be written."""
     existing = next(p for p in [folder, *folder.parents] if p.exists())
@@ -155,17 +175,8 @@ def download(name, cache_dir=None):
         folder, where = Path(cache_dir).expanduser(), "the cache_dir argument"
     path = folder / file
     if path.is_file():
-        try:
-            digest = _sha1(path.read_bytes())
-        except OSError as e:
-            raise _error(name, folder, where, f"cannot read the cached file: {e!r}",
-                         _fixes(name, folder)) from None
-        if digest != sha1:
-            raise _error(name, folder, where,
-                         f"the cached file {path} is corrupt: its sha1 is {digest}, expected {sha1}",
-                         [f"delete {path} and run again to download it afresh"]
-                         + _fixes(name, folder)) from None
-        return str(path)
+        return _verified(name, folder, where, path, sha1)
+    _check_not_special(name, folder, where, path)
     _check_cache_folder(name, folder, where)
     print(f"downloading {name} from {url} to {path} ...", flush=True)
     try:
@@ -177,7 +188,26 @@ def download(name, cache_dir=None):
         raise _error(name, folder, where,
                      f"the downloaded file has sha1 {digest}, expected {sha1} "
                      f"(wrong or damaged file; nothing was saved)", _fixes(name, folder)[1:])
-    tmp = folder / f".{file}.{os.getpid()}.{secrets.token_hex(4)}.part"
+    _save(name, folder, where, path, data)
+    return str(path)
+
+
+def _verified(name, folder, where, path, sha1):
+    """The cached file's path, once its sha1 is the registered one."""
+    try:
+        digest = _sha1(path.read_bytes())
+    except OSError as e:
+        raise _error(name, folder, where, f"cannot read the cached file: {e!r}", _fixes(name, folder)) from None
+    if digest != sha1:
+        raise _error(name, folder, where,
+                     f"the cached file {path} is corrupt: its sha1 is {digest}, expected {sha1}",
+                     [f"delete {path} and run again to download it afresh"] + _fixes(name, folder)) from None
+    return str(path)
+
+
+def _save(name, folder, where, path, data):
+    """Write `data` to `path` atomically, through a temporary file in the same folder."""
+    tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with open(tmp, "xb") as f:  # mode 0666 less the umask (0644 usually), like any new file
@@ -188,7 +218,6 @@ def download(name, cache_dir=None):
         fixes = (_fixes(name, folder, "read-only") if isinstance(e, PermissionError)
                  else _fixes(name, folder)[1:])  # the download itself worked
         raise _error(name, folder, where, f"cannot write into the cache dir: {e!r}", fixes) from None
-    return str(path)
 
 
 def corpus_path(name):

@@ -286,3 +286,19 @@ def test_a_write_failure_after_the_download_names_the_permission_fix_first(fake,
     fixes = str(info.value).split("To fix it, do one of these:\n")[1].splitlines()
     assert fixes[0].startswith(f"  - make {fake} writable for you")
     assert os.listdir(fake) == []  # the temp file is gone too
+
+
+@pytest.mark.parametrize("kind", ["folder", "FIFO"])
+def test_a_corpus_path_that_is_not_a_regular_file_is_named_and_nothing_is_downloaded(fake, kind, capsys):
+    """Issue 22, item 11: it counted as missing, and offline the message said `Connection refused`."""
+    fake.mkdir()
+    path = fake / "fake.txt"
+    path.mkdir() if kind == "folder" else os.mkfifo(path)
+    _serve("fake", f"http://127.0.0.1:{_closed_port()}/fake.txt")  # offline: never reached
+    with pytest.raises(corpora.CorpusError) as info:
+        data.read_text("fake")
+    message = str(info.value)
+    what = "a folder" if kind == "folder" else "a FIFO (named pipe)"
+    assert f"{path} is {what}, not a regular file" in message and f"move or remove {path}" in message
+    assert "download failed" not in message and "Connection refused" not in message
+    assert "downloading" not in capsys.readouterr().out

@@ -97,3 +97,41 @@ def test_layer_grad_norms_groups_the_gradients_by_layer():
     y, _ = net(torch.randint(0, V, (2, 3)), None)
     y.sum().backward()
     assert set(helpers.layer_grad_norms(net)) == {"layer 1", "layer 2", "output"}
+
+
+def test_layer_grad_norms_sees_every_layer_of_a_hand_built_stack():
+    """RNNStack's parameters are layers.0.weight_ih_l0 ... layers.2.weight_hh_l0: three layers, not one."""
+    from helpers.stacks import RNNStack
+    net = RNNStack(V, 8, 3, cell="GRU", embed_size=4)
+    y, _ = net(torch.randint(0, V, (2, 3)), net.begin_state("cpu", 2))
+    y.sum().backward()
+    norms = helpers.layer_grad_norms(net)
+    assert set(norms) == {"embedding", "layer 1", "layer 2", "layer 3", "output"}
+    by_hand = torch.sqrt(sum((p.grad ** 2).sum() for p in net.layers[1].parameters()))
+    assert norms["layer 2"] == pytest.approx(float(by_hand))
+
+
+def test_layer_grad_norms_of_a_scratch_model_are_per_tensor():
+    from tests.test_models import scratch_rnn_parts
+    net = helpers.RNNModelScratch(V, 4, "cpu", *scratch_rnn_parts())
+    y, _ = net(torch.randint(0, V, (2, 3)), net.begin_state(2, "cpu"))
+    y.sum().backward()
+    assert set(helpers.layer_grad_norms(net)) == {f"param {i}" for i in range(5)}
+
+
+def test_evaluate_perplexity_refuses_a_model_whose_outputs_are_nan(splits):
+    _, valid_iter, _ = splits
+    net = small_lstm()
+    with torch.no_grad():
+        net.linear.bias.fill_(float("nan"))
+    with pytest.raises(ValueError, match=r"evaluate_perplexity: the loss on data_iter is nan: the model's outputs "
+                                         r"hold NaN or inf"):
+        helpers.evaluate_perplexity(net, valid_iter, "cpu")
+    assert net.training
+
+
+@pytest.mark.skipif(torch.cuda.device_count() > 7, reason="this machine has a GPU 7")
+def test_evaluate_perplexity_names_a_gpu_that_is_not_there(splits):
+    _, valid_iter, _ = splits
+    with pytest.raises(ValueError, match=r"device='cuda:7' but PyTorch sees .*Use device=d2l\.try_gpu\(\)"):
+        helpers.evaluate_perplexity(small_lstm(), valid_iter, "cuda:7")

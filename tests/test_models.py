@@ -177,3 +177,43 @@ def test_stacked_rnn_on_cuda_without_a_gpu_says_to_use_try_gpu():
         pytest.skip("this machine has a GPU")
     with pytest.raises(ValueError, match=r"device='cuda' but PyTorch sees no GPU here.*device=d2l\.try_gpu\(\)"):
         helpers.stacked_rnn("LSTM", V, H, 1, device="cuda")
+
+
+# ---------------------------------------------------------------- one parser of PyTorch's parameter names
+
+@pytest.mark.parametrize("name, part", [
+    ("weight_ih_l0", 1), ("bias_hh_l2", 3), ("weight_hh_l1_reverse", 2), ("weight_hr_l0", 1),  # nn.RNN/GRU/LSTM
+    ("rnn.weight_ih_l3", 4), ("linear.weight", "output"), ("linear.bias", "output"),  # RNNModel, stacked_rnn
+    ("layers.0.weight_ih_l0", 1), ("layers.2.bias_hh_l0", 3), ("embedding.weight", "embedding"),  # RNNStack
+    ("dropout.p", None), ("weight", None),
+])
+def test_layer_of_reads_every_course_models_parameter_names(name, part):
+    from helpers.models import layer_of
+    assert layer_of(name) == part
+
+
+def test_numel_per_layer_counts_a_hand_built_stack_by_layer_without_its_embedding():
+    from helpers.stacks import RNNStack
+    net = RNNStack(V, [8, 12, 5], cell="GRU", embed_size=4)
+    assert helpers.numel_per_layer(net) == [sum(p.numel() for p in layer.parameters()) for layer in net.layers]
+    assert helpers.numel_per_layer(net) == [helpers.params_per_layer("GRU", d, h, 1)[0]
+                                            for d, h in ((4, 8), (8, 12), (12, 5))]
+    with pytest.raises(TypeError, match="numel_per_layer needs an nn.RNN.*got Linear"):
+        helpers.numel_per_layer(nn.Linear(2, 3))
+
+
+@pytest.mark.parametrize("cell", ["RNN", "GRU", "LSTM"])
+def test_rnn_shapes_are_read_from_a_real_module(cell):
+    shapes, numel = helpers.rnn_shapes(cell, V, H, 3, T, B)
+    assert shapes["input"] == (T, B, V) and shapes["out"] == (T, B, H) and shapes["h_n"] == shapes["h0"] == (3, B, H)
+    assert (shapes["c_n"] is None) == (cell != "LSTM")
+    assert shapes["weight_ih_l0"] == (helpers.models.GATES[cell] * H, V)
+    assert numel == helpers.params_per_layer(cell, V, H, 3)
+
+
+def test_one_table_of_cells_for_the_modules_and_their_gates():
+    from helpers import models, stacks
+    assert models.CELLS == {"RNN": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM} and stacks.CELLS is models.CELLS
+    assert models.GATES == {"RNN": 1, "GRU": 3, "LSTM": 4}
+    with pytest.raises(ValueError, match=r"^cell must be one of \['GRU', 'LSTM', 'RNN'\], got 'TCN'$"):
+        helpers.rnn_shapes("TCN", V, H, 1, T, B)

@@ -43,7 +43,9 @@ def test_animator_outside_jupyter_draws_without_showing_anything(capsys):
     assert capsys.readouterr() == ("", "")  # d2l's prints "<Figure size 350x250 ...>" here
 
 
-def test_animator_in_a_script_neither_blocks_nor_fails(tmp_path):
+@pytest.mark.parametrize("backend", [None, "Agg", "TkAgg"])
+def test_animator_in_a_script_without_a_display_neither_blocks_nor_fails(tmp_path, backend):
+    """Issue 22, item 12: no DISPLAY, and MPLBACKEND unset, Agg, or a GUI backend that cannot start."""
     script = tmp_path / "animate.py"
     script.write_text(textwrap.dedent("""
         import helpers as d2l
@@ -51,13 +53,16 @@ def test_animator_in_a_script_neither_blocks_nor_fails(tmp_path):
         for epoch in range(3):
             animator.add(epoch + 1, [1.0 / (epoch + 1)])
         animator.fig.savefig("curve.png")
+        d2l.plot([1, 2, 3], [[3, 2, 1]], legend=["loss"])
+        d2l.plt.savefig("plot.png")
         print("done")
     """))
-    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "DISPLAY", "WAYLAND_DISPLAY")}
+    env |= {"PYTHONPATH": str(ROOT)} | ({"MPLBACKEND": backend} if backend else {})
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
-                         cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)})
+                         cwd=tmp_path, env=env)
     assert out.returncode == 0 and out.stdout == "done\n", out.stderr
-    assert (tmp_path / "curve.png").stat().st_size > 1000
+    assert (tmp_path / "curve.png").stat().st_size > 1000 and (tmp_path / "plot.png").stat().st_size > 1000
 
 
 def test_progress_bar_outside_jupyter_writes_to_stderr_and_is_erased_when_closed(capsys):

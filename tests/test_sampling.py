@@ -110,3 +110,54 @@ def test_bad_arguments_raise_before_any_work_naming_argument_value_and_fix(kwarg
 def test_generator_of_the_wrong_type_is_refused():
     with pytest.raises(TypeError, match="generator must be None or a torch.Generator"):
         sample_text("ab", 3, FixedLogits(), VOCAB, "cpu", generator=0)
+
+
+# ---------------------------------------------------------------- issue 22: next_token_probs and the device
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(temperature=-1), ["temperature must be a finite number >= 0", "-1"]),  # would invert the distribution
+    (dict(temperature=float("nan")), ["temperature", "nan"]),
+    (dict(temperature=float("inf")), ["temperature", "inf"]),
+    (dict(logits=torch.tensor([1.0, float("nan")])), ["logits hold NaN or +inf"]),
+    (dict(logits=torch.tensor([1.0, float("inf")])), ["logits hold NaN or +inf"]),
+    (dict(logits=torch.full((2, 3), -float("inf"))), ["logits are all -inf"]),
+    (dict(logits=torch.tensor([1, 2])), ["logits must be a float tensor", "torch.int64"]),
+    (dict(top_k=0), ["top_k must be None", "whole number >= 1", "got 0"]),
+    (dict(top_k=-1), ["top_k", "-1"]),
+    (dict(top_k=1.5), ["top_k", "1.5"]),
+    (dict(top_k=True), ["top_k", "True"]),
+])
+def test_next_token_probs_refuses_what_sample_text_refuses(kwargs, words):
+    args = dict(logits=LOGITS, temperature=1.0, top_k=None) | kwargs
+    with pytest.raises(ValueError) as err:
+        next_token_probs(args.pop("logits"), **args)
+    for word in words:
+        assert word in str(err.value)
+
+
+def test_next_token_probs_keeps_minus_infinity_as_impossible_and_a_large_top_k_as_all():
+    probs = next_token_probs(torch.tensor([0.0, -float("inf"), 1.0]), 1.0, top_k=10)
+    assert float(probs[1]) == 0 and float(probs.sum()) == pytest.approx(1.0)
+
+
+def test_a_model_with_nan_outputs_is_named_when_sampling():
+    with pytest.raises(ValueError, match="logits hold NaN"):
+        sample_text("ab", 3, FixedLogits(torch.full((6,), float("nan"))), VOCAB, "cpu")
+
+
+@pytest.mark.skipif(torch.cuda.device_count() > 7, reason="this machine has a GPU 7")
+@pytest.mark.parametrize("generate", [
+    lambda device: sample_text("ab", 3, FixedLogits(), VOCAB, device),
+    lambda device: helpers.predict_ch8("ab", 3, FixedLogits(), VOCAB, device),
+])
+def test_a_gpu_that_is_not_there_is_named_before_any_work(generate):
+    with pytest.raises(ValueError, match=r"device='cuda:7' but PyTorch sees .*Use device=d2l\.try_gpu\(\)"):
+        generate("cuda:7")
+
+
+def test_predict_ch8_is_sample_texts_greedy_path_with_its_own_name_in_messages():
+    net = FixedLogits()
+    assert helpers.predict_ch8("ab", 5, net, VOCAB, "cpu") == sample_text("ab", 5, net, VOCAB, "cpu", temperature=0)
+    with pytest.raises(ValueError, match=r"^predict_ch8: num_preds must be a whole number >= 0"):
+        helpers.predict_ch8("ab", -1, net, VOCAB, "cpu")
+    assert net.modes == [False] * 12

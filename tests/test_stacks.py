@@ -207,3 +207,21 @@ def test_step_by_step_gradient_follows_the_chain_rule_through_time():
     for t in range(6):  # H_t reaches the loss only through H_{t+1} = tanh(... + H_t W_hh^T)
         expected = (steps[t + 1].grad * (1 - steps[t + 1].detach() ** 2)) @ W_hh.detach()
         assert torch.allclose(steps[t].grad, expected, atol=1e-6)
+
+
+def test_nested_ablations_of_one_layer_bring_back_the_outer_value():
+    """Issue 22, item 10: `with net.ablated(1, v): with net.ablated(1): ...` raised KeyError: 1 on exit."""
+    net = RNNStack(V, 6, 2, embed_size=5).eval()
+    X, mean = tokens(), torch.full((6,), 0.5)
+
+    def out():
+        return net(X, net.begin_state("cpu", 2))[0]
+
+    with net.ablated(1, mean):
+        with_mean = out()
+        with net.ablated(1):
+            assert not torch.allclose(out(), with_mean)
+            with net.ablated(2):
+                pass
+        assert torch.equal(out(), with_mean) and set(net._ablate) == {1}
+    assert net._ablate == {}
