@@ -15,15 +15,16 @@ Called with the function alone, a check runs the cases the notebook shows; keywo
 ``yours_or_builtin(name, fn)`` returns ``fn`` if it passes its check, else an equivalent built
 from PyTorch's modules, so that a learner who is stuck can run the rest of the notebook.
 
-One module per notebook (``nb01_mlp`` ... ``nb06_depth``); ``core`` holds what they share and
+One module per notebook topic, named after its notebook (``nb01_mlp``, ``nb02_rnn``, ``nb02_bptt``,
+... ``nb06_sampling``; a notebook may have several); ``core`` holds what they share and
 ``modules`` runs PyTorch's modules on d2l-layout weights. Nothing here writes an exercise's
 solution out by hand. Use them as ``from helpers import checks; checks.check_rnn_2(rnn_2)``.
 """
 from .core import CheckFailed, yours_or_builtin
-from .nb01_mlp import check_make_windows, check_perplexity, check_window_features
+from .nb01_mlp import check_make_windows, check_window_features
 from .nb02_bptt import check_rnn_backward
-from .nb02_rnn import check_init_rnn_state, check_rnn_step, check_rnn_step_backward
-from .nb03_rnn_2 import check_get_params_2, check_init_rnn_2_state, check_rnn_2
+from .nb02_rnn import check_rnn_step, check_rnn_step_backward
+from .nb03_rnn_2 import check_get_params_2, check_rnn_2
 from .nb03_rnn_L import check_rnn_L
 from .nb04_lstm import check_lstm_params, check_lstm_shapes
 from .nb04_lstm_step import check_lstm_step
@@ -33,9 +34,9 @@ from .nb06_sampling import check_sample_next
 
 __all__ = [
     "CheckFailed", "yours_or_builtin",
-    "check_perplexity", "check_make_windows", "check_window_features",
-    "check_rnn_step", "check_rnn_step_backward", "check_init_rnn_state", "check_rnn_backward",
-    "check_get_params_2", "check_init_rnn_2_state", "check_rnn_2", "check_rnn_L",
+    "check_make_windows", "check_window_features",
+    "check_rnn_step", "check_rnn_step_backward", "check_rnn_backward",
+    "check_get_params_2", "check_rnn_2", "check_rnn_L",
     "check_lstm_shapes", "check_lstm_params", "check_lstm_step",
     "check_deep_begin_state",
     "check_stack_step", "check_residual_step", "check_one_layer_width", "check_sample_next",

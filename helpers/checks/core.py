@@ -3,6 +3,7 @@ small helpers to describe shapes and compare tensors, and `yours_or_builtin`."""
 import contextlib
 import io
 import os
+import textwrap
 import traceback
 
 import torch
@@ -142,7 +143,6 @@ def yours_or_builtin(name, fn):
             why = f"its check failed: {reason}"
         else:
             why = f"it raised {type(err).__name__}" + (f": {reason}" if reason else "")
-        if len(why) > 220:
-            why = why[:217] + "..."
+        why = textwrap.shorten(why, 220, placeholder="...")
         print(f"using {what} in place of your {name}: {why}")
         return stand_in

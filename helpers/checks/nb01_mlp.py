@@ -1,6 +1,5 @@
-"""Checks for notebook 01 (an MLP over a window of k characters): `make_windows`, `window_features`
-(the rows of W_xh that a one-hot window picks) and `perplexity`."""
-import math
+"""Checks for notebook 01 (an MLP over a window of k characters): `make_windows` and `window_features`
+(the rows of W_xh that a one-hot window picks)."""
 from unittest import mock
 
 import torch
@@ -8,42 +7,7 @@ from torch.nn import functional as F
 
 from .core import CheckFailed, builtin, call, close, describe, generator, max_diff, passed
 
-__all__ = ["check_perplexity", "check_make_windows", "check_window_features"]
-
-# exp of each mean loss the check tries: literal values, not computed here
-PERPLEXITIES = {0.0: 1.0, math.log(28): 28.0, 1.0: 2.718281828459045, 2.5: 12.182493960703473}
-
-
-def check_perplexity(perplexity):
-    """perplexity(mean_loss) must be exp(mean_loss) (natural log, as in nn.CrossEntropyLoss)."""
-    __tracebackhide__ = True
-    hint = "mean_loss is a Python float (the mean cross-entropy in nats); return math.exp(mean_loss)."
-    for loss, expected in PERPLEXITIES.items():
-        got = call(perplexity, "perplexity", (loss,), hint)
-        if torch.is_tensor(got) and got.numel() == 1:
-            got = got.item()
-        if not isinstance(got, (int, float)) or isinstance(got, bool):
-            raise CheckFailed(f"perplexity({loss:.4g}) should return a float; you returned {describe(got)}.")
-        got = float(got)
-        if math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-9):
-            continue
-        wrong = [
-            (loss, "you returned the loss itself; perplexity is exp(mean_loss)"),
-            (2.0 ** loss, "you used 2 ** mean_loss; PyTorch's cross-entropy uses the natural log, "
-                          "so perplexity is exp(mean_loss)"),
-            (10.0 ** loss, "you used 10 ** mean_loss; the loss is in nats, so use exp(mean_loss)"),
-            (math.exp(-loss), "exp(-mean_loss) is the geometric-mean probability of the right "
-                              "character; perplexity is its reciprocal, exp(+mean_loss)"),
-        ]
-        if loss > 0:
-            wrong.append((math.log(loss), "you took the log; perplexity is exp(mean_loss)"))
-        why = next((msg for value, msg in wrong if math.isclose(got, value, rel_tol=1e-6, abs_tol=1e-9)),
-                   "perplexity is exp(mean_loss)")
-        raise CheckFailed(f"perplexity({loss:.4g}) should be exp({loss:.4g}) = {expected:.6g}; "
-                          f"you returned {got:.6g}: {why}. (A perfect model has perplexity 1; "
-                          f"a uniform guess over 28 characters has perplexity 28.)")
-    passed("perplexity: exp(mean loss); 1 for a perfect model, 28 for a uniform guess over 28 characters")
-
+__all__ = ["check_make_windows", "check_window_features"]
 
 def make_windows_cases(seed, sizes):
     """The visible cases (seed 0, no sizes), else one random corpus of sizes = (length, k)."""

@@ -1,4 +1,4 @@
-"""Checks for notebook 02 (a one-layer RNN from scratch): `rnn_step`, `init_rnn_state`.
+"""Checks for notebook 02 (a one-layer RNN from scratch): `rnn_step` and `rnn_step_backward`.
 
 `rnn_step_backward` writes the same step's gradients by hand; its check runs
 torch.autograd.gradcheck on them (finite differences, as CS231n's assignments do).
@@ -6,9 +6,9 @@ torch.autograd.gradcheck on them (finite differences, as CS231n's assignments do
 import torch
 
 from . import modules
-from .core import CPU, CheckFailed, builtin, call, close, describe, expect_state, generator, max_diff, passed
+from .core import CheckFailed, builtin, call, close, describe, generator, max_diff, passed
 
-__all__ = ["check_rnn_step", "check_rnn_step_backward", "check_init_rnn_state"]
+__all__ = ["check_rnn_step", "check_rnn_step_backward"]
 
 
 def rnn_step_cases(seed, sizes, dtype=torch.float32):
@@ -193,21 +193,3 @@ def check_rnn_step_backward(rnn_step_backward, *, seed=0, sizes=None):
 def autograd_step_backward(dH_new, X_t, H, W_xh, W_hh, b_h):
     """Autograd's gradients of nn.RNNCell's step."""
     return autograd_grads(dH_new, X_t, H, W_xh, W_hh, b_h)
-
-
-def check_init_rnn_state(init_rnn_state):
-    """init_rnn_state(batch_size, num_hiddens, device) -> (H,), H zeros (batch_size, num_hiddens)."""
-    __tracebackhide__ = True
-    hint = "return (torch.zeros((batch_size, num_hiddens), device=device),) -- note the trailing comma."
-    for B, h in ((2, 4), (3, 5)):
-        desc = f"init_rnn_state({B}, {h}, device)"
-        got = call(init_rnn_state, "init_rnn_state", (B, h, CPU), hint)
-        if torch.is_tensor(got):
-            raise CheckFailed(f"{desc} should return a tuple (H,) holding one tensor; you returned a bare "
-                              f"tensor {describe(got)}. d2l's forward unpacks `H, = state`: "
-                              f"write `return (torch.zeros(...),)` with the trailing comma.")
-        if not isinstance(got, tuple) or len(got) != 1:
-            raise CheckFailed(f"{desc} should return a tuple of 1, (H,); you returned {describe(got)}.")
-        H = got[0]
-        expect_state(H, (B, h), f"{desc}: H", "(batch_size, num_hiddens)")
-    passed("init_rnn_state: (H,) with H zeros (batch_size, num_hiddens)")

@@ -1,4 +1,4 @@
-"""Checks for notebook 03 (a two-layer RNN by hand): `get_params_2`, `init_rnn_2_state`, `rnn_2`.
+"""Checks for notebook 03 (a two-layer RNN by hand): `get_params_2`, `rnn_2`.
 
 `check_rnn_2` compares with `nn.RNN(num_layers=2)` on the same weights (`nb03_mistakes`) and,
 when the values differ, names the classic mistake the learner's outputs match.
@@ -6,10 +6,10 @@ when the values differ, names the classic mistake the learner's outputs match.
 import torch
 from torch import nn
 
-from .core import CPU, CheckFailed, builtin, call, close, dead_parameters, describe, expect_state, max_diff, passed
+from .core import CPU, CheckFailed, builtin, call, close, dead_parameters, describe, max_diff, passed
 from .nb03_mistakes import PARAM_NAMES_2, SHARED, match_mistake, param_shapes_2, rnn_2_case, rnn_2_reference
 
-__all__ = ["check_get_params_2", "check_init_rnn_2_state", "check_rnn_2"]
+__all__ = ["check_get_params_2", "check_rnn_2"]
 
 
 def check_get_params_2(get_params_2, *, seed=0, sizes=None):
@@ -81,30 +81,6 @@ def torch_params_2(vocab_size, num_hiddens, device):
         p = torch.empty(shape, device=device)
         params.append(nn.init.normal_(p, std=0.01) if len(shape) == 2 else nn.init.zeros_(p))
     return [p.requires_grad_(True) for p in params]
-
-
-def check_init_rnn_2_state(init_rnn_2_state):
-    """init_rnn_2_state(batch_size, num_hiddens, device) -> (H1, H2), zeros (batch_size, num_hiddens) each."""
-    __tracebackhide__ = True
-    hint = ("return (torch.zeros((batch_size, num_hiddens), device=device), "
-            "torch.zeros((batch_size, num_hiddens), device=device)).")
-    for B, h in ((2, 4), (3, 5)):
-        desc = f"init_rnn_2_state({B}, {h}, device)"
-        got = call(init_rnn_2_state, "init_rnn_2_state", (B, h, CPU), hint)
-        if torch.is_tensor(got):
-            extra = ""
-            if tuple(got.shape) == (2, B, h):
-                extra = (" That is nn.RNN's (num_layers, batch, h) layout; the scratch rnn_2 carries a "
-                         "tuple of two tensors instead.")
-            raise CheckFailed(f"{desc} should return a tuple (H1, H2) of two ({B}, {h}) tensors, one state "
-                              f"per layer; you returned one tensor {describe(got)}.{extra}")
-        if not isinstance(got, tuple) or len(got) != 2:
-            why = " (one state per layer: layer 1 and layer 2 each keep their own memory)" if (
-                isinstance(got, (tuple, list)) and len(got) == 1) else ""
-            raise CheckFailed(f"{desc} should return a tuple of two, (H1, H2); you returned {describe(got)}{why}.")
-        for name, H in zip(("H1", "H2"), got):
-            expect_state(H, (B, h), f"{desc}: {name}", "(batch_size, num_hiddens)")
-    passed("init_rnn_2_state: (H1, H2), zeros (batch_size, num_hiddens) each")
 
 
 RNN_2_HINT = ("inputs is (num_steps, batch, vocab); state is a tuple, so start with H1, H2 = state; at each "

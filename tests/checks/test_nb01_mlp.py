@@ -1,7 +1,5 @@
-"""helpers/checks/nb01_mlp.py: perplexity, make_windows and window_features, right answers and each
+"""helpers/checks/nb01_mlp.py: make_windows and window_features, right answers and each
 classic mistake, other seeds and sizes (the hidden tests), and the built-in stand-ins."""
-import math
-
 import pytest
 import torch
 from torch.nn import functional as F
@@ -11,10 +9,6 @@ from helpers import checks
 from .util import fails
 
 # correct implementations (what a learner should write)
-
-def perplexity(mean_loss):
-    return math.exp(mean_loss)
-
 
 def make_windows(corpus, k):
     n = len(corpus) - k
@@ -28,27 +22,7 @@ def window_features(windows, W_xh, vocab_size):
     return W_xh[torch.arange(k) * vocab_size + windows].sum(dim=1)
 
 
-CORRECT = {"check_perplexity": perplexity, "check_make_windows": make_windows,
-           "check_window_features": window_features}
-
-
-@pytest.mark.parametrize("wrong, phrase", [
-    (lambda loss: loss, "the loss itself"),
-    (lambda loss: 2 ** loss, "natural log"),
-    (lambda loss: math.exp(-loss), "reciprocal"),
-])
-def test_perplexity_mistakes(wrong, phrase):
-    message = fails(checks.check_perplexity, wrong, phrase)
-    assert "should be exp(" in message
-
-
-def test_perplexity_must_return_a_number():
-    fails(checks.check_perplexity, lambda loss: [math.exp(loss)], "should return a float", "a list of 1")
-
-
-def test_perplexity_accepts_a_one_element_tensor(capsys):
-    checks.check_perplexity(lambda loss: torch.exp(torch.tensor(loss, dtype=torch.float64)))
-    assert capsys.readouterr().out.startswith("✓ perplexity")
+CORRECT = {"check_make_windows": make_windows, "check_window_features": window_features}
 
 
 def _windows(transform):

@@ -1,4 +1,4 @@
-"""helpers/checks/nb02_rnn.py: rnn_step, rnn_step_backward and init_rnn_state, right answers and each
+"""helpers/checks/nb02_rnn.py: rnn_step and rnn_step_backward, right answers and each
 classic mistake, other seeds and sizes (the hidden tests), and the built-in stand-ins."""
 import pytest
 import torch
@@ -13,10 +13,6 @@ def rnn_step(X_t, H, W_xh, W_hh, b_h):
     return torch.tanh(X_t @ W_xh + H @ W_hh + b_h)
 
 
-def init_rnn_state(batch_size, num_hiddens, device):
-    return (torch.zeros((batch_size, num_hiddens), device=device),)
-
-
 
 def rnn_step_backward(dH_new, X_t, H, W_xh, W_hh, b_h):
     H_new = torch.tanh(X_t @ W_xh + H @ W_hh + b_h)
@@ -24,8 +20,7 @@ def rnn_step_backward(dH_new, X_t, H, W_xh, W_hh, b_h):
     return dZ @ W_xh.T, dZ @ W_hh.T, X_t.T @ dZ, H.T @ dZ, dZ.sum(dim=0)
 
 
-CORRECT = {"check_rnn_step": rnn_step, "check_init_rnn_state": init_rnn_state,
-           "check_rnn_step_backward": rnn_step_backward}
+CORRECT = {"check_rnn_step": rnn_step, "check_rnn_step_backward": rnn_step_backward}
 
 
 def _backward(change):
@@ -49,17 +44,6 @@ def _backward(change):
 ])
 def test_rnn_step_mistakes(wrong, phrases):
     fails(checks.check_rnn_step, wrong, *phrases)
-
-
-@pytest.mark.parametrize("wrong, phrases", [
-    (lambda B, h, d: torch.zeros((B, h), device=d), ["trailing comma"]),
-    (lambda B, h, d: (torch.ones((B, h), device=d),), ["all zeros"]),
-    (lambda B, h, d: (torch.zeros((h, B), device=d),), ["transposed", "(2, 4)", "(4, 2)"]),
-    (lambda B, h, d: (torch.zeros((B, h)), torch.zeros((B, h))), ["tuple of 1"]),
-    (lambda B, h, d: (torch.zeros((B, h), dtype=torch.long),), ["float"]),
-])
-def test_init_rnn_state_mistakes(wrong, phrases):
-    fails(checks.check_init_rnn_state, wrong, *phrases)
 
 
 @pytest.mark.parametrize("seed, sizes", [(3, (5, 2, 3)), (4, (1, 7, 7)), (5, None)])

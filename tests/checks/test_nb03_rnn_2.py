@@ -1,4 +1,4 @@
-"""helpers/checks/nb03_rnn_2.py: get_params_2, init_rnn_2_state and rnn_2; each classic mistake of
+"""helpers/checks/nb03_rnn_2.py: get_params_2 and rnn_2; each classic mistake of
 rnn_2, written as a learner would write it, gets its own message."""
 import pytest
 import torch
@@ -21,11 +21,6 @@ def get_params_2(vocab_size, num_hiddens, device):
     return params
 
 
-def init_rnn_2_state(batch_size, num_hiddens, device):
-    return (torch.zeros((batch_size, num_hiddens), device=device),
-            torch.zeros((batch_size, num_hiddens), device=device))
-
-
 def rnn_2(inputs, state, params):
     W_xh1, W_hh1, b_h1, W_xh2, W_hh2, b_h2, W_hq, b_q = params
     H1, H2 = state
@@ -38,7 +33,7 @@ def rnn_2(inputs, state, params):
 
 
 
-CORRECT = {"check_get_params_2": get_params_2, "check_init_rnn_2_state": init_rnn_2_state, "check_rnn_2": rnn_2}
+CORRECT = {"check_get_params_2": get_params_2, "check_rnn_2": rnn_2}
 
 
 def _params_2(change):
@@ -65,16 +60,6 @@ def _fresh(shape):
 ])
 def test_get_params_2_mistakes(wrong, phrases):
     fails(checks.check_get_params_2, wrong, *phrases)
-
-
-@pytest.mark.parametrize("wrong, phrases", [
-    (lambda B, h, d: torch.zeros((2, B, h)), ["nn.RNN's (num_layers, batch, h) layout"]),
-    (lambda B, h, d: (torch.zeros((B, h)),), ["tuple of two", "one state per layer"]),
-    (lambda B, h, d: (torch.zeros((B, h)), torch.ones((B, h))), ["H2 should be all zeros"]),
-    (lambda B, h, d: (torch.zeros((B, h)), torch.zeros((B, 2 * h))), ["H2 should be (2, 4)", "(2, 8)"]),
-])
-def test_init_rnn_2_state_mistakes(wrong, phrases):
-    fails(checks.check_init_rnn_2_state, wrong, *phrases)
 
 
 # ---------------------------------------------------------------------------------------

@@ -19,17 +19,22 @@ def deep_begin_state(cell, num_layers, batch_size, num_hiddens):
 CORRECT = {"check_deep_begin_state": deep_begin_state}
 
 
-def test_deep_begin_state_state_is_accepted_by_the_modules():
+def test_the_stand_in_state_is_what_the_modules_take_and_the_check_accepts(capsys):
+    from helpers.checks.nb05_experiments import torch_begin_state
     for cell in ("RNN", "GRU", "LSTM"):
         module = getattr(nn, cell)(3, 4, num_layers=2)
-        module(torch.zeros(5, 2, 3), deep_begin_state(cell, 2, 2, 4))
+        state = torch_begin_state(cell, 2, 2, 4)
+        _, new_state = module(torch.zeros(5, 2, 3), state)
+        shapes = [tuple(s.shape) for s in (state if cell == "LSTM" else (state,))]
+        assert shapes == [tuple(s.shape) for s in (new_state if cell == "LSTM" else (new_state,))]
+    checks.check_deep_begin_state(torch_begin_state)
+    assert capsys.readouterr().out.startswith("✓ ")
 
 
 @pytest.mark.parametrize("wrong, phrases", [
     (lambda cell, L, B, h: torch.zeros((L, B, h)), ["nn.LSTM needs a tuple (H, C)"]),
     (lambda cell, L, B, h: (torch.zeros((L, B, h)), torch.zeros((L, B, h))), ['nn.RNN takes a single tensor']),
-    (lambda cell, L, B, h: deep_begin_state(cell, 1, B, h)[0] if False else torch.zeros((B, h)),
-     ["should be (2, 3, 4): one state per layer", "you returned (3, 4)"]),
+    (lambda cell, L, B, h: torch.zeros((B, h)), ["should be (2, 3, 4): one state per layer", "you returned (3, 4)"]),
     (lambda cell, L, B, h: torch.zeros((B, L, h)) if cell != "LSTM" else None, ["layer axis comes first"]),
     (lambda cell, L, B, h: torch.ones((L, B, h)) if cell != "LSTM" else None, ["should be all zeros"]),
     (lambda cell, L, B, h: (torch.zeros((L, B, h)),) if cell == "LSTM" else torch.zeros((L, B, h)),
