@@ -9,6 +9,7 @@ reruns it (tools/reference.py) and stores every run's trajectory with its proven
     ref.table()                           # params, held-out at equal updates / CPU time / best
     ref.stats("LSTM 3x256", "best")       # (mean, lowest, highest) over the seeds
     ref.plot_cost()                       # held-out perplexity against parameters and CPU time
+    print(d2l.reference.depth_verdict(ref))  # the sentence that figure supports, from the runs
 
 Every number a notebook shows from here is one of the file's, rounded as printed; the course's
 tests check that. Three columns answer three questions: held-out perplexity at *equal updates*
@@ -18,10 +19,10 @@ tests check that. Three columns answer three questions: held-out perplexity at *
 """
 import json
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["RESULTS", "Reference", "load", "separated"]
+__all__ = ["RESULTS", "Reference", "load", "separated", "Verdict", "depth_verdict"]
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 COLUMNS = ("updates", "cpu", "best")  # what a stats() metric can be
@@ -138,6 +139,58 @@ def separated(ref, a, b, metric="best"):
     _, a_low, a_high = ref.stats(a, metric)
     _, b_low, b_high = ref.stats(b, metric)
     return -1 if a_high < b_low else 1 if a_low > b_high else 0
+
+
+@dataclass
+class Verdict:
+    """A sentence computed from stored runs, and the claims in it: (winner, loser, metric) triples
+    where the winner's held-out perplexity is lower in every stored seed (the ranges separate)."""
+    sentence: str
+    claims: list = field(default_factory=list)
+
+    def __str__(self):
+        return self.sentence
+
+
+def _compare(ref, a, b, metric, claims):
+    """'A beats B in every seed (x against y)', or 'the ranges of A and B overlap', recording a claim."""
+    sign = separated(ref, a, b, metric)
+    if sign == 0:
+        return (f"the seeds' ranges of {a} {_fmt(ref.stats(a, metric))} and {b} {_fmt(ref.stats(b, metric))} "
+                f"overlap, so no verdict")
+    win, lose = (a, b) if sign < 0 else (b, a)
+    claims.append((win, lose, metric))
+    return f"{win} {_fmt(ref.stats(win, metric))} beats {lose} {_fmt(ref.stats(lose, metric))} in every seed"
+
+
+def depth_verdict(ref, min_seeds=3):
+    """When does depth pay? The sentence `ref.plot_cost()` supports, computed from the stored runs.
+
+    Two comparisons, each a verdict only where the seeds' ranges separate: (1) at equal parameters,
+    the best deep model (more than one layer, lowest mean best held-out perplexity) against the
+    one-layer model whose parameter count is closest to it, each at its best checkpoint; (2) at equal
+    CPU time (`ref.equal_cpu_s`), the best deep model against the best one-layer model at that time.
+    Needs `min_seeds` seeds of every model compared; with fewer it says so and claims nothing.
+    """
+    layers = {m: ref.config["models"][m].get("layers", 1) for m in ref.models}
+    deep = [m for m in ref.models if layers[m] > 1]
+    single = [m for m in ref.models if layers[m] == 1]
+    if not deep or not single:
+        return Verdict(f"{ref.name}: no verdict on depth yet: it needs stored runs of deep models "
+                       f"({', '.join(deep) or 'none'}) and of one-layer models ({', '.join(single) or 'none'})")
+    short = [m for m in deep + single if len(ref.runs_of(m)) < min_seeds]
+    if short:
+        return Verdict(f"{ref.name}: no verdict on depth yet: fewer than {min_seeds} seeds stored for "
+                       f"{', '.join(short)}")
+    best_deep = min(deep, key=lambda m: ref.stats(m, "best")[0])
+    wide = min(single, key=lambda m: abs(ref.params(m) - ref.params(best_deep)))
+    claims = []
+    at_params = _compare(ref, best_deep, wide, "best", claims)
+    fast = min(single, key=lambda m: ref.stats(m, "cpu")[0])
+    at_time = _compare(ref, best_deep, fast, "cpu", claims)
+    return Verdict(f"At equal parameters ({ref.params(best_deep):,} against {ref.params(wide):,}), each at its "
+                   f"best checkpoint, {at_params}; at equal CPU time ({ref.equal_cpu_s:.0f} s of training), "
+                   f"{at_time}.", claims)
 
 
 def load(name, folder=None):
