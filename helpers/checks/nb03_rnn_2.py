@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from .core import CPU, CheckFailed, builtin, call, close, dead_parameters, describe, max_diff, passed
+from .nb03_hints import LAYOUT, call_stepped, rnn_2_hint
 from .nb03_mistakes import PARAM_NAMES_2, SHARED, match_mistake, param_shapes_2, rnn_2_case, rnn_2_reference
 
 __all__ = ["check_get_params_2", "check_rnn_2"]
@@ -83,18 +84,13 @@ def torch_params_2(vocab_size, num_hiddens, device):
     return [p.requires_grad_(True) for p in params]
 
 
-RNN_2_HINT = ("inputs is (num_steps, batch, vocab); state is a tuple, so start with H1, H2 = state; at each "
-               "time step H1 = tanh(X_t @ W_xh1 + H1 @ W_hh1 + b_h1) with X_t (batch, vocab) and W_xh1 "
-               "(vocab, h), H2 = tanh(H1 @ W_xh2 + H2 @ W_hh2 + b_h2) with W_xh2 (h, h), "
-               "Y = H2 @ W_hq + b_q; return torch.cat(outputs, dim=0), (H1, H2).")
-
-
 def run_rnn_2(rnn_2, case):
     """Call the learner's rnn_2 on fresh trainable copies of the case's parameters."""
     __tracebackhide__ = True
     inputs, state, params = case
     trainable = [p.clone().requires_grad_(True) for p in params]
-    result = call(rnn_2, "rnn_2", (inputs.clone(), tuple(s.clone() for s in state), trainable), RNN_2_HINT)
+    args = (inputs.clone(), tuple(s.clone() for s in state), trainable)
+    result = call_stepped(rnn_2, "rnn_2", args, rnn_2_hint, (inputs.shape[2], state[0].shape[1]))
     return result, trainable
 
 
@@ -160,15 +156,15 @@ def explain_wrong_values(rnn_2, case, outputs, trainable, desc):
                               f"uses its own weights, and Y = H2 @ W_hq + b_q.")
         if dead:
             raise CheckFailed(f"{desc}: the outputs do not depend on {', '.join(dead)}: each of the 8 parameters "
-                              f"has exactly one place in the computation. " + RNN_2_HINT)
+                              f"should have one place in the computation: " + LAYOUT)
     T, B, _ = inputs.shape
     expected, _ = rnn_2_reference(inputs, state, params)
     step = next(t for t in range(T) if not close(outputs[t * B:(t + 1) * B], expected[t * B:(t + 1) * B]))
     later = (" Step 0 matches, so look at how the state goes from one step to the next." if step > 0 else "")
     raise CheckFailed(f"{desc}: outputs differ from the reference two-layer RNN from time step {step} on "
                       f"(rows {step * B}..{step * B + B - 1}; max abs difference {max_diff(outputs, expected):.3g})."
-                      f"{later} Expected, at each step: H1 = tanh(X_t @ W_xh1 + H1 @ W_hh1 + b_h1), "
-                      f"H2 = tanh(H1 @ W_xh2 + H2 @ W_hh2 + b_h2), Y = H2 @ W_hq + b_q.")
+                      f"{later} Compare each line with the equations of section 5: layer 1 first, then layer 2 "
+                      f"reading layer 1's new state, then the output reading layer 2.")
 
 
 def check_rnn_2(rnn_2, *, seed=0, sizes=None):

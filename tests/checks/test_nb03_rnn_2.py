@@ -316,6 +316,6 @@ def test_rnn_2_detached_parameters():
 
 
 def test_rnn_2_unpacking_error_is_explained():
-    fails(checks.check_rnn_2, rnn_2_unpacks_one_state, "raised ValueError", "H1, H2 = state")
+    fails(checks.check_rnn_2, rnn_2_unpacks_one_state, "raised ValueError", "unpacks a tuple or list")
 
 
