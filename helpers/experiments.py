@@ -156,10 +156,8 @@ def extrapolate_doublings(values, more):
     if more < 0:
         raise ValueError(f"more must be >= 0 (doublings beyond the last value), got {more}")
     logs = [math.log(g) for g in gains]
-    xs = range(len(logs))
-    x_mean, y_mean = statistics.fmean(xs), statistics.fmean(logs)
-    slope = sum((x - x_mean) * (y - y_mean) for x, y in zip(xs, logs)) / sum((x - x_mean) ** 2 for x in xs)
-    q, last_gain = math.exp(slope), math.exp(y_mean + slope * (len(logs) - 1 - x_mean))  # fitted
+    slope, intercept = statistics.linear_regression(range(len(logs)), logs)  # log gain = a + b * i
+    q, last_gain = math.exp(slope), math.exp(intercept + slope * (len(logs) - 1))  # fitted
     if q >= 1:  # the gains do not shrink: no limit, and a straight line in log(data)
         return q, values[-1] - last_gain * more, -math.inf
     return q, values[-1] - last_gain * q * (1 - q ** more) / (1 - q), values[-1] - last_gain * q / (1 - q)

@@ -131,8 +131,8 @@ def most_selective_unit(H, y):
     """(unit, r): the unit of H (N, h) whose activation has the largest |correlation| r with labels y."""
     _check_xy(H, y, "most_selective_unit")
     H, y = H.detach().float(), y.float()
-    Hc, yc = H - H.mean(dim=0), y - y.mean()
-    r = (Hc * yc[:, None]).sum(dim=0) / (Hc.norm(dim=0) * yc.norm() + 1e-12)
+    r = torch.corrcoef(torch.cat([y[None], H.T]))[0, 1:]  # correlation of y with each unit
+    r = torch.nan_to_num(r)  # a constant unit (or constant labels) follows nothing: 0
     unit = int(r.abs().argmax())
     return unit, float(r[unit])
 
