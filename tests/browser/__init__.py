@@ -15,7 +15,10 @@ browser download is not used). Without Chromium or the ``playwright`` package th
 
 * ``test_jupyterlab.py``: the two tests, short.
 * ``server.py``: the JupyterLab started for the tests (the student versions, with figures/), and
-  which notebooks run by default (01, 02, 04; ``DEEP_RNN_BROWSER_NOTEBOOKS`` for others).
+  which notebooks run by default (01, 02, 04; ``DEEP_RNN_BROWSER_NOTEBOOKS`` for others). Its
+  kernels train on two minibatches per pass (tests/smoke), as what is learnt is nbval's to check.
+* ``smoke_asserts.py``: run in those kernels: an assert that does not hold prints a note instead
+  of stopping Run All.
 * ``runner.py``: one notebook opened in its own page and run top to bottom, and what counts
   as a problem in the page afterwards.
 * ``exercises.py``: where a student version should show its friendly messages and fallback

@@ -5,17 +5,20 @@ port, a random token, ``--no-browser``. Its root is a temporary workspace whose 
 holds the *student versions* of the course's notebooks, written by the course's own export
 (``tools.student.make_student_version``, figures copied beside them), so nothing JupyterLab does
 (autosave, checkpoints) can touch the repo's notebooks; autosave is off as well (user settings
-in a temporary folder). The teacher's notebooks are run by strict nbval. ``import helpers``
-works because the package is installed in the venv; data comes from DEEP_RNN_DATA as usual.
+in a temporary folder). The teacher's notebooks are run by strict nbval. The kernels train on
+two minibatches per pass (``tests.smoke.smoke_env()``: the test checks what the page shows, not
+what is learnt), and an assert that does not hold prints a note instead of stopping Run All
+(``smoke_asserts.py``). ``import helpers`` works because the package is installed in the venv;
+data comes from DEEP_RNN_DATA as usual.
 The server reads its configuration from a folder of its own (JUPYTER_CONFIG_DIR), never the
 user's; there nbgrader's JupyterLab and server extensions are turned off (a student's Lab
 without nbgrader has none of them).
 
 By default the student versions of notebooks 01, 02 and 04 run: between them they hold every kind of
 output and interaction the course has (exercise checks and their fallbacks, tqdm bars, live plots,
-figures, the ipywidgets explorer) except 06's HTML unit traces. 03, 05 and 06 add minutes of training
-on a slow CPU; strict nbval runs all six. ``DEEP_RNN_BROWSER_NOTEBOOKS=<glob>`` (absolute, or
-relative to the repo root) replaces the default, e.g. ``'notebooks/[0-9][0-9]_*.ipynb'`` for all.
+figures, the ipywidgets explorer) except 06's HTML unit traces; strict nbval runs all six.
+``DEEP_RNN_BROWSER_NOTEBOOKS=<glob>`` (absolute, or relative to the repo root) replaces the
+default, e.g. ``'notebooks/[0-9][0-9]_*.ipynb'`` for all.
 """
 from __future__ import annotations
 
@@ -38,9 +41,11 @@ import nbformat
 import pytest
 from ipykernel.kernelspec import write_kernel_spec
 
+from tests.smoke import smoke_env
 from tools.student import make_student_version
 
 REPO = Path(__file__).resolve().parents[2]
+SMOKE_ASSERTS = Path(__file__).resolve().parent / "smoke_asserts.py"
 SCREENSHOTS = REPO / "screenshots"
 NOTEBOOKS_ENV = "DEEP_RNN_BROWSER_NOTEBOOKS"
 DEFAULT_NOTEBOOKS = ("01", "02", "04")  # see the docstring
@@ -197,7 +202,7 @@ class Lab:
             target.write_text(json.dumps(value))
         config_dir = self.tmp / "config"
         write_config(config_dir)
-        env = dict(os.environ)
+        env = {**os.environ, **smoke_env()}  # kernels train on two minibatches per pass: see the docstring
         kernels = write_kernelspec(self.tmp / "jupyter-path")
         env.update(
             JUPYTER_CONFIG_DIR=str(config_dir),  # ignore ~/.jupyter
@@ -279,8 +284,11 @@ def write_config(config_dir: Path) -> None:
 
 
 def write_kernelspec(folder: Path) -> Path:
-    """A data folder whose python3 kernel runs this interpreter (the venv, where helpers is installed)."""
-    write_kernel_spec(folder / "kernels" / "python3")  # ipykernel's own: argv[0] is sys.executable
+    """A data folder whose python3 kernel runs this interpreter (the venv, where helpers is installed),
+    turns the asserts that cannot hold with training cut into notes (smoke_asserts.py), and keeps no
+    history (the smoke profile's folder is in the repo)."""
+    write_kernel_spec(folder / "kernels" / "python3",  # ipykernel's own: argv[0] is sys.executable
+                      extra_arguments=[f"--IPKernelApp.exec_files={SMOKE_ASSERTS}", "--HistoryManager.enabled=False"])
     return folder
 
 
