@@ -13,6 +13,7 @@ POINTS = {
     # 02_rnn_one_layer
     "check_rnn_step": 2,
     "check_rnn_step_backward": 4,
+    "check_rnn_backward": 4,
     # 03_rnn_2_by_hand
     "check_get_params_2": 2,
     "check_rnn_2": 4,
