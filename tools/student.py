@@ -24,8 +24,6 @@ file or folder it would write may be a symbolic link (nothing is ever written th
 """
 import argparse
 import json
-import os
-import re
 import shutil
 import sys
 import tomllib
@@ -34,17 +32,13 @@ from pathlib import Path
 import nbformat
 
 from . import add_notebooks_option, notebooks_folder
+from .grading import markers
+from .grading.safe_files import checked_folder, open_new, refuse_symlinks
 
 __all__ = ["student_source", "student_notebook", "make_student_version", "main"]
 
-NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
-BEGIN = re.compile(r"^(\s*)#+\s*BEGIN SOLUTION\s*$")
-END = re.compile(r"^\s*#+\s*END SOLUTION\s*$")
-TASK = re.compile(r"^\s*#\s*Exercise:\s*(.*?)\s*$")
 GENERIC_TASK = "write this part"
-TEXT_STUB = "YOUR ANSWER HERE"  # what nbgrader's release writes in place of a written answer
-TEACHER_ONLY = ("HIDDEN TESTS", "MARK SCHEME")  # regions removed from every cell, markers included
-FIGURES_LINK = "../figures/"
+WHO = "the student export"
 
 
 def student_source(source, where="cell"):
@@ -52,53 +46,28 @@ def student_source(source, where="cell"):
     out, tasks = [], []
     inside = None  # line number of the open BEGIN marker
     for number, line in enumerate(source.splitlines(), start=1):
-        begin = BEGIN.match(line)
+        begin = markers.BEGIN.match(line)
         if inside is None:
             if begin:
                 inside = number
                 previous = next((l for l in reversed(out) if l.strip()), "")
-                task = TASK.match(previous)
+                task = markers.TASK.match(previous)
                 task = task.group(1) if task and task.group(1) else GENERIC_TASK
                 tasks.append(task)
                 message = json.dumps(f"Exercise: {task}", ensure_ascii=False)
                 out.append(f"{begin.group(1)}raise NotImplementedError({message})")
-            elif END.match(line):
+            elif markers.END.match(line):
                 raise ValueError(f"{where}, line {number}: '### END SOLUTION' without '### BEGIN SOLUTION'")
             else:
                 out.append(line)
         elif begin:
             raise ValueError(f"{where}, line {number}: '### BEGIN SOLUTION' inside the block opened "
                              f"on line {inside}")
-        elif END.match(line):
+        elif markers.END.match(line):
             inside = None
     if inside is not None:
         raise ValueError(f"{where}, line {inside}: '### BEGIN SOLUTION' is never closed by '### END SOLUTION'")
     return "\n".join(out), tasks
-
-
-def strip_region(source, kind, where="cell", stub=None):
-    """`source` with every ``### BEGIN <kind>`` ... ``### END <kind>`` region (markers included) removed,
-    or replaced by `stub` at the BEGIN marker's indentation; returns (new_source, number of regions)."""
-    begin = re.compile(rf"^(\s*)#+\s*BEGIN {kind}\s*$")
-    end = re.compile(rf"^\s*#+\s*END {kind}\s*$")
-    out, inside, count = [], None, 0
-    for number, line in enumerate(source.split("\n"), start=1):
-        opened = begin.match(line)
-        if opened and inside is not None:
-            raise ValueError(f"{where}, line {number}: '### BEGIN {kind}' inside the block opened on line {inside}")
-        if opened:
-            inside, count = number, count + 1
-            if stub is not None:
-                out.append(opened.group(1) + stub)
-        elif end.match(line):
-            if inside is None:
-                raise ValueError(f"{where}, line {number}: '### END {kind}' without '### BEGIN {kind}'")
-            inside = None
-        elif inside is None:
-            out.append(line)
-    if inside is not None:
-        raise ValueError(f"{where}, line {inside}: '### BEGIN {kind}' is never closed by '### END {kind}'")
-    return "\n".join(out), count
 
 
 def lock_like_nbgrader(cell):
@@ -115,14 +84,15 @@ def student_notebook(nb, name="notebook"):
     """A student copy of a notebook node (modified in place); returns (nb, tasks, links_figures)."""
     tasks, links_figures = [], False
     for index, cell in enumerate(nb.cells):
-        if FIGURES_LINK in cell.source:
+        if markers.figure_links(cell.source):
             links_figures = True
-            cell.source = cell.source.replace(FIGURES_LINK, "figures/")
-        for kind in TEACHER_ONLY:
-            cell.source, _ = strip_region(cell.source, kind, where=f"{name}, cell {index}")
+            cell.source = markers.local_figure_links(cell.source)
+        for kind in markers.TEACHER_ONLY:
+            cell.source, _ = markers.strip_region(cell.source, kind, where=f"{name}, cell {index}")
         lock_like_nbgrader(cell)
         if cell.cell_type == "markdown":
-            cell.source, _ = strip_region(cell.source, "SOLUTION", f"{name}, cell {index}", stub=TEXT_STUB)
+            cell.source, _ = markers.strip_region(cell.source, "SOLUTION", f"{name}, cell {index}",
+                                                  stub=markers.TEXT_STUB)
         if cell.cell_type == "code":
             cell.source, found = student_source(cell.source, where=f"{name}, cell {index}")
             tasks += found
@@ -144,15 +114,7 @@ def _testpaths(course):
 
 def _checked_out_dir(src, out_dir):
     """OUT_DIR as an absolute path; ValueError, before anything is written, where writing there is unsafe."""
-    if not str(out_dir).strip():
-        raise ValueError(f"OUT_DIR is empty ({str(out_dir)!r}): name the folder for the student notebooks, "
-                         f"e.g. `python3 course.py student ~/student-notebooks`")
-    out = Path(out_dir).expanduser().absolute()
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"OUT_DIR {out} is a file, not a folder: name a new folder or an existing one")
-    if out.is_symlink() and not out.exists():
-        raise ValueError(f"OUT_DIR {out} is a symbolic link to {os.readlink(out)}, which does not exist: "
-                         f"name a real folder")
+    out = checked_folder(out_dir, "OUT_DIR", "the student notebooks", "python3 course.py student ~/student-notebooks")
     course, real = src.resolve().parent, out.resolve()
     if real == src.resolve():
         raise ValueError(f"{out} is the source folder: the student version would overwrite the solutions")
@@ -167,21 +129,6 @@ def _checked_out_dir(src, out_dir):
     return out
 
 
-def _refuse_symlinks(out, targets):
-    """ValueError naming the first file or folder between `out` and a target that is a symbolic link."""
-    for target in targets:
-        for path in [*reversed(target.relative_to(out).parents[:-1]), target.relative_to(out)]:
-            if (out / path).is_symlink():
-                raise ValueError(f"{out / path} is a symbolic link (to {os.readlink(out / path)}): the student "
-                                 f"export never writes through one; remove it or name another OUT_DIR")
-
-
-def _open_new(target, mode):
-    """Open `target` for writing without following a symbolic link there (O_NOFOLLOW where it exists)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    return os.fdopen(os.open(target, flags, 0o666), mode, **({"encoding": "utf-8"} if "b" not in mode else {}))
-
-
 def make_student_version(src_notebooks_dir, out_dir):
     """Write the student version of every NN_*.ipynb of src_notebooks_dir to out_dir.
 
@@ -191,7 +138,7 @@ def make_student_version(src_notebooks_dir, out_dir):
     src = Path(src_notebooks_dir)
     out = _checked_out_dir(src, out_dir)
     students, links_figures = [], False
-    for path in sorted(src.glob(NOTEBOOK_GLOB)):
+    for path in markers.notebooks_in(src):
         nb = nbformat.read(path, as_version=4)
         nb, tasks, links = student_notebook(nb, name=path.name)
         links_figures |= links
@@ -201,23 +148,23 @@ def make_student_version(src_notebooks_dir, out_dir):
     copies = []
     if links_figures and figures.is_dir():
         copies = [(f, out / "figures" / f.relative_to(figures)) for f in sorted(figures.rglob("*")) if f.is_file()]
-    _refuse_symlinks(out, [target for target, _, _ in students] + [target for _, target in copies])
+    refuse_symlinks(out, [target for target, _, _ in students] + [target for _, target in copies], WHO, "OUT_DIR")
 
     written = {}
     out.mkdir(parents=True, exist_ok=True)
     for target, nb, tasks in students:
-        with _open_new(target, "w") as f:
+        with open_new(target, "w") as f:
             nbformat.write(nb, f)
         written[target] = tasks
         print(f"wrote {target} ({len(tasks)} exercise{'s' if len(tasks) != 1 else ''})")
     for source, target in copies:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with open(source, "rb") as f, _open_new(target, "wb") as g:
+        with open(source, "rb") as f, open_new(target, "wb") as g:
             shutil.copyfileobj(f, g)
     if copies:
         print(f"copied {figures} to {out / 'figures'}")
     if not written:
-        print(f"no notebooks matching {NOTEBOOK_GLOB} in {src}")
+        print(f"no notebooks matching {markers.NOTEBOOK_GLOB} in {src}")
     return written
 
 

@@ -13,9 +13,10 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 import tools
 from tools import student as export
+from tools.grading import markers
 
 ROOT = Path(__file__).resolve().parents[2]
-REAL = sorted((ROOT / "notebooks").glob(export.NOTEBOOK_GLOB))
+REAL = sorted((ROOT / "notebooks").glob(markers.NOTEBOOK_GLOB))
 STUB = re.compile(r'^(\s*)raise NotImplementedError\("Exercise: (.*)"\)$')
 
 TASK_1 = "return the perplexity for a mean cross-entropy loss"
@@ -66,9 +67,9 @@ def solution_blocks(source):
     """The lines strictly inside each BEGIN/END block of a cell's source."""
     blocks, current = [], None
     for line in source.splitlines():
-        if export.BEGIN.match(line):
+        if markers.BEGIN.match(line):
             current = []
-        elif export.END.match(line):
+        elif markers.END.match(line):
             blocks.append(current)
             current = None
         elif current is not None:
@@ -85,8 +86,8 @@ def paste_solutions(student, teacher):
     pasted = []
     for mine, theirs in zip(code_sources(student), code_sources(teacher)):
         blocks = iter(solution_blocks(theirs))
-        begin_indents = iter(export.BEGIN.match(l).group(1) for l in theirs.splitlines()
-                             if export.BEGIN.match(l))
+        begin_indents = iter(markers.BEGIN.match(l).group(1) for l in theirs.splitlines()
+                             if markers.BEGIN.match(l))
         lines = []
         for line in mine.splitlines():
             stub = STUB.match(line)
@@ -458,7 +459,6 @@ ANSWER = ("<!-- grade_id: why_tanh -->\n### BEGIN SOLUTION\ntanh keeps H in (-1,
 
 def graded_notebook():
     """fake_notebook() with a hidden test, a written answer with its rubric, stamped as tools/grading does."""
-    from tools.grading import markers
     nb = fake_notebook()
     nb.cells[7].source += "\n" + HIDDEN
     nb.cells.append(new_markdown_cell("**Question.** Why tanh?"))

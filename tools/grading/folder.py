@@ -3,45 +3,61 @@
 nbgrader's layout: COURSE_DIR/source/<assignment>/<notebook>.ipynb; each notebook is one
 assignment of the same name. nbgrader copies an assignment folder's other files into release/,
 so the figures a notebook links go beside it and ``../figures/x.png`` becomes ``figures/x.png``.
+Written as the student export writes (:mod:`tools.grading.safe_files`): never through a symbolic
+link, and a source notebook that exists and differs (a teacher's edit) only with ``force``.
 """
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from .markers import dumps, notebooks_in, source_of, stamp_notebook
+from .markers import dumps, figure_links, local_figure_links, notebooks_in, source_of, stamp_notebook
+from .safe_files import checked_folder, open_new, refuse_changed, refuse_symlinks
 
-FIGURE_LINK = re.compile(r"\.\./figures/([A-Za-z0-9_.-]+)")
+WHO = "`course.py nbgrader`"
 
 
-def layout_course(notebooks_dir, course_dir, names=None):
+def layout_course(notebooks_dir, course_dir, names=None, force=False):
     """Write COURSE_DIR/source/NN_name/NN_name.ipynb, stamped, for each notebook (or those in `names`).
 
     The figures each notebook links are copied to source/NN_name/figures/. Returns the assignment names.
+    Raises ValueError (FileNotFoundError for a missing figure) before writing anything when a target is
+    a symbolic link or a folder, or when a source notebook exists and differs, unless `force`.
     """
-    notebooks_dir, course_dir = Path(notebooks_dir), Path(course_dir)
+    notebooks_dir = Path(notebooks_dir)
+    course_dir = checked_folder(course_dir, "COURSE_DIR", "the nbgrader course",
+                                "python3 course.py nbgrader ~/rnn-course")
     paths = [p for p in notebooks_in(notebooks_dir) if names is None or p.stem in names]
-    stamped, figures = {}, {}
+    writes, copies = {}, {}
     for path in paths:  # every notebook stamped and every figure found before anything is written
-        nb = stamped[path] = json.loads(path.read_text(encoding="utf-8"))
+        nb = json.loads(path.read_text(encoding="utf-8"))
         stamp_notebook(nb, path.name)
+        folder = course_dir / "source" / path.stem
         for cell in nb["cells"]:
             text = source_of(cell)
-            for figure in FIGURE_LINK.findall(text):
-                found = figures.setdefault(path, {})[figure] = notebooks_dir.parent / "figures" / figure
+            for figure in figure_links(text):
+                found = notebooks_dir.parent / "figures" / figure
                 if not found.is_file():
                     raise FileNotFoundError(f"{path.name} links ../figures/{figure}, which is not in {found.parent}")
-            if FIGURE_LINK.search(text):
-                cell["source"] = text.replace("../figures/", "figures/").splitlines(keepends=True)
-    for path, nb in stamped.items():
-        folder = course_dir / "source" / path.stem
-        (folder / "figures" if path in figures else folder).mkdir(parents=True, exist_ok=True)
-        for figure, found in figures.get(path, {}).items():
-            shutil.copy2(found, folder / "figures" / figure)
-        (folder / path.name).write_text(dumps(nb), encoding="utf-8")
+                copies[folder / "figures" / figure] = found
+            if figure_links(text):
+                cell["source"] = local_figure_links(text).splitlines(keepends=True)
+        writes[folder / path.name] = dumps(nb)
+    refuse_symlinks(course_dir, [*writes, *copies], WHO, "COURSE_DIR")
+    for target in [*writes, *copies]:
+        if target.is_dir():
+            raise ValueError(f"{target} is a folder where {WHO} writes a file: remove it or name another COURSE_DIR")
+    if not force:
+        refuse_changed(writes, WHO)
+    for target, text in writes.items():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open_new(target, "w") as f:
+            f.write(text)
+    for target, found in copies.items():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(found, "rb") as f, open_new(target, "wb") as g:
+            g.write(f.read())
     return [p.stem for p in paths]
 
 

@@ -1,4 +1,5 @@
-"""The nbgrader metadata of every cell, derived from the notebooks' markers and POINTS.
+"""The course's nbgrader markers, read once for the student export and for grading: the regexes,
+the notebook glob, the figure links, and the nbgrader metadata every cell derives from them.
 
 - A code cell holding ``### BEGIN SOLUTION`` / ``### END SOLUTION`` is a *solution* cell; its
   grade_id is the name it defines (the ``def``/``class`` the region sits in, else the first
@@ -11,6 +12,8 @@
 
 Grade cells get their points from POINTS; every other cell carries no nbgrader metadata.
 Writing changes only the cells' ``metadata.nbgrader`` (files are written as Jupyter writes them).
+``tools/student.py`` (the student export) and ``tools/grading`` (the nbgrader course folder, the
+grader) take every marker, the notebook glob and the ``../figures/`` link rewriting from here.
 """
 import json
 import re
@@ -18,15 +21,67 @@ from pathlib import Path
 
 from .points import POINTS
 
-NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"  # the course's notebooks: NN_name.ipynb
 MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
 DEFINES = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)")
 ASSIGNS = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)")
 CHECK_CALL = re.compile(r"\bchecks\.(check_\w+)\s*\(")
 ANSWER_ID = re.compile(r"<!--\s*grade_id:\s*([A-Za-z0-9_-]+)\s*-->")
-GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")  # what nbgrader accepts
+GRADE_ID = re.compile(r"[A-Za-z0-9_-]+")  # what nbgrader accepts as a grade_id or student id: use fullmatch
 NBGRADER_NAMES = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
                   "BEGIN MARK SCHEME", "END MARK SCHEME")
+TASK = re.compile(r"^\s*#\s*Exercise:\s*(.*?)\s*$")  # the comment above a solution region: its task
+TEXT_STUB = "YOUR ANSWER HERE"  # what nbgrader's release writes in place of a written answer
+TEACHER_ONLY = ("HIDDEN TESTS", "MARK SCHEME")  # regions removed from every cell of a student copy
+FIGURE_LINK = re.compile(r"\.\./figures/([A-Za-z0-9_.-]+)")  # a notebook's link to a figure of figures/
+
+
+def region_markers(kind):
+    """(begin, end): the regexes of the marker lines of a ``### BEGIN <kind>`` region; begin's group 1
+    is the marker's indentation."""
+    return re.compile(rf"^(\s*)#+\s*BEGIN {kind}\s*$"), re.compile(rf"^\s*#+\s*END {kind}\s*$")
+
+
+BEGIN, END = region_markers("SOLUTION")
+
+
+def strip_region(source, kind, where="cell", stub=None):
+    """`source` with every ``### BEGIN <kind>`` ... ``### END <kind>`` region (markers included) removed,
+    or replaced by `stub` at the BEGIN marker's indentation; returns (new source, number of regions)."""
+    begin, end = region_markers(kind)
+    out, inside, count = [], None, 0
+    for number, line in enumerate(source.split("\n"), start=1):
+        opened = begin.match(line)
+        if opened and inside is not None:
+            raise ValueError(f"{where}, line {number}: '### BEGIN {kind}' inside the block opened on line {inside}")
+        if opened:
+            inside, count = number, count + 1
+            if stub is not None:
+                out.append(opened.group(1) + stub)
+        elif end.match(line):
+            if inside is None:
+                raise ValueError(f"{where}, line {number}: '### END {kind}' without '### BEGIN {kind}'")
+            inside = None
+        elif inside is None:
+            out.append(line)
+    if inside is not None:
+        raise ValueError(f"{where}, line {inside}: '### BEGIN {kind}' is never closed by '### END {kind}'")
+    return "\n".join(out), count
+
+
+def figure_links(text):
+    """The names of the figures `text` links as ``../figures/NAME`` (in the order they appear)."""
+    return FIGURE_LINK.findall(text)
+
+
+def local_figure_links(text):
+    """`text` with each ``../figures/NAME`` link made ``figures/NAME``: for a copy that has figures/ beside it."""
+    return FIGURE_LINK.sub(r"figures/\1", text)
+
+
+def notebooks_in(folder):
+    """The course's notebooks in `folder` (NN_name.ipynb), sorted."""
+    return sorted(Path(folder).glob(NOTEBOOK_GLOB))
 
 
 class StampError(ValueError):
@@ -129,7 +184,7 @@ def derive_metadata(nb, name="notebook", points=None):
     seen = {}
     for i, meta in enumerate(metas):
         if meta:
-            if not GRADE_ID.match(meta["grade_id"]):
+            if not GRADE_ID.fullmatch(meta["grade_id"]):
                 raise StampError(f"{name}, cell {i}: grade_id {meta['grade_id']!r} may hold only letters, "
                                  f"digits, '_' and '-'")
             if meta["grade_id"] in seen:
@@ -155,10 +210,6 @@ def stamp_notebook(nb, name="notebook", points=None):
 def dumps(nb):
     """A notebook dict as Jupyter and nbformat write it (so a stamped file differs only where it changed)."""
     return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def notebooks_in(folder):
-    return sorted(Path(folder).glob(NOTEBOOK_GLOB))
 
 
 def stamp(notebooks_dir, check=False, points=None):

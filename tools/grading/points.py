@@ -40,6 +40,7 @@ POINTS = {
     "q_batch_first": 2,  # 04
     "q_width_or_depth": 2,  # 05
     "q_when_real": 2,  # 05
+    "q_fair_comparison": 3,  # 05
     "q_line_end": 2,  # 06
     "q_equal_steps_or_time": 2,  # 06
 }

@@ -1,86 +1,149 @@
-"""course.py grade: autograde a folder of submitted notebooks with nbgrader into a score table (CSV).
+"""course.py grade: autograde a folder of submitted notebooks into a score table (CSV), each student on their own.
 
-SUBMISSIONS_DIR/<student_id>/<NN_name>.ipynb, one folder per student, notebooks named as shipped.
-A temporary nbgrader course is laid out as ``course.py nbgrader`` does; nbgrader generates each
-assignment handed in (the grade cells, hidden tests included, come from the teacher's notebook,
-never from the submission) and autogrades every submission of it with its default settings. The
-table has one row per student, notebook and grade cell, then a ``total`` row per notebook and
-one for all notebooks (``all``); a written answer not yet graded by hand has empty points.
+SUBMISSIONS_DIR/<student_id>/<NN_name>.ipynb, one folder per student, notebooks named as shipped
+(tools/grading/submissions.py checks the layout before any work). Each submitted notebook runs in a
+sandboxed process of its own (tools/grading/sandbox.py); the checks run in this process, against the
+student's functions (tools/grading/autograde.py), so student code can neither reach them nor change
+their verdict. nbgrader itself is not needed here (``course.py nbgrader`` is the nbgrader workflow).
+
+The table has one row per student, notebook and grade cell, then a ``total`` row per notebook and
+one for all notebooks (``all``); a written answer not yet graded by hand has empty points. A
+notebook that cannot be graded gets 0 on its exercises and a note saying why; the others are graded
+and the CSV is always written. When something failed, the grading folder (each runner's log) is kept
+and its place printed.
 """
 import csv
-import json
+import os
 import shutil
+import sys
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import repo_root
-from .folder import layout_course, run_nbgrader
-from .markers import GRADE_ID, notebooks_in
+from .autograde import Notebook, rows_for
+from .markers import notebooks_in
+from .sandbox import readable_by_others, rights_note, sandbox_user
+from .submissions import Teacher, layout_problems
 
 COLUMNS = ["student", "notebook", "grade_id", "points", "max_points", "note"]
+TIMEOUT = 300          # seconds per cell: 06's longest training cell takes about 45 s on a slow 2-core CPU
+STUDENT_TIME = 3600    # seconds per student, all notebooks: the six take about 6 min there, one after another
+MEMORY_MB = 6144       # address space per runner (torch alone maps about 0.8 GB)
+FILE_MB = 256          # largest file a runner may write, its own output log included
 
 
-def submissions_in(folder, known):
-    """{student_id: {assignment: notebook path}} from folder/<student_id>/<NN_name>.ipynb, checked first."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValueError(f"SUBMISSIONS_DIR {str(folder)!r}: no such folder; give a folder holding one folder "
-                         f"per student, each with the notebooks they handed in ({known[0]}.ipynb, ...)")
-    found = {}
-    for student in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if not GRADE_ID.match(student.name):
-            raise ValueError(f"student folder {student.name!r} in {folder}: nbgrader's student ids may hold "
-                             f"only letters, digits, '_' and '-'; rename the folder")
-        notebooks = {}
-        for path in sorted(student.glob("*.ipynb")):
-            if path.stem not in known:
-                raise ValueError(f"{path}: {path.name!r} is not one of the course's notebooks; name it as "
-                                 f"shipped: {', '.join(n + '.ipynb' for n in known)}")
-            try:
-                cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-                stamped = any("nbgrader" in cell.get("metadata", {}) for cell in cells)
-            except (ValueError, KeyError, TypeError, AttributeError) as err:
-                raise ValueError(f"{path}: not a readable notebook ({err}); ask the student for the .ipynb file "
-                                 f"again") from None
-            if not stamped:
-                raise ValueError(f"{path}: no cell carries nbgrader metadata, so its exercises cannot be found; "
-                                 f"students must work on copies from `python3 course.py student` or nbgrader's "
-                                 f"release/ folder (a teacher's notebook needs `python3 course.py stamp`)")
-            notebooks[path.stem] = path
-        if notebooks:
-            found[student.name] = notebooks
-        else:
-            print(f"{student}: no notebooks in it, skipped")
-    if not found:
-        raise ValueError(f"SUBMISSIONS_DIR {str(folder)!r} holds no submissions: expected "
-                         f"{folder}/<student_id>/<notebook>.ipynb, e.g. {folder}/alice/{known[0]}.ipynb")
-    return found
+@dataclass
+class Settings:
+    """How student code runs: per-cell timeout, time per student, limits, the user, data and startup hooks."""
+    timeout: float = TIMEOUT
+    student_time: float = STUDENT_TIME
+    memory_mb: int = MEMORY_MB
+    file_mb: int = FILE_MB
+    user: tuple = None
+    data_dir: str = ""
+    startup: tuple = ()
+
+    def limits(self, deadline):
+        cpu = max(10, int(deadline - time.monotonic()) + 30)
+        return {"cpu": cpu, "memory": self.memory_mb * 2**20, "fsize": self.file_mb * 2**20, "core": 0,
+                "nproc": 512 if self.user else None}
 
 
-def scores(course_dir, submissions, names):
-    """[row dict] read from the gradebook of `course_dir` after autograde, in the notebooks' cell order."""
-    from nbgrader.api import Gradebook, MissingEntry
-    rows = []
-    with Gradebook(f"sqlite:///{Path(course_dir) / 'gradebook.db'}") as gb:
-        for student, handed in submissions.items():
-            for assignment in names:
-                if assignment not in handed:
-                    continue
-                order = [c.name for c in gb.find_notebook(assignment, assignment).grade_cells]
+def startup_files(ipython_dir):
+    """[(path, source)] of IPYTHONDIR/profile_default/startup/*.py, run by each runner before the student's
+    cells as a kernel started with IPYTHONDIR runs them (a test harness's hook; the grader's, never a student's)."""
+    if not ipython_dir:
+        return ()
+    folder = Path(ipython_dir) / "profile_default" / "startup"
+    return tuple((str(p), p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.py")))
+
+
+def check_settings(timeout, student_time, memory_mb, file_mb):
+    for name, value, least in (("--timeout", timeout, 1), ("--time-per-student", student_time, 1),
+                               ("--memory", memory_mb, 1024), ("--file-size", file_mb, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= least:
+            raise ValueError(f"{name} needs a number of at least {least}, got {value!r}")
+
+
+def grade(submissions_dir, out="scores.csv", notebooks_dir=None, *, timeout=TIMEOUT,
+          student_time=STUDENT_TIME, memory_mb=MEMORY_MB, file_mb=FILE_MB, user="nobody", keep=False,
+          ipython_dir=None):
+    """Autograde SUBMISSIONS_DIR/<student_id>/<NN_name>.ipynb; write the score table to `out`; return its rows.
+
+    ValueError, before any student code runs, for a bad layout or argument (every problem on a line).
+    `ipython_dir` (default: $IPYTHONDIR) names an IPython folder whose startup files each runner runs first.
+    """
+    notebooks_dir = Path(notebooks_dir) if notebooks_dir else repo_root() / "notebooks"
+    paths = {p.stem: p for p in notebooks_in(notebooks_dir)}
+    if not paths:
+        raise ValueError(f"{notebooks_dir} holds no NN_*.ipynb notebooks to grade against")
+    out = Path(out)
+    if out.is_dir() or not out.parent.is_dir():
+        raise ValueError(f"--out {str(out)!r}: give a file name in an existing folder, e.g. --out scores.csv")
+    check_settings(timeout, student_time, memory_mb, file_mb)
+    problems, found, skipped = layout_problems(submissions_dir, list(paths))
+    if problems:
+        raise ValueError("\nerror: ".join(problems))
+    for line in skipped:
+        print(line)
+    from helpers.corpora import data_dir
+    settings = Settings(timeout, student_time, memory_mb, file_mb, sandbox_user(user), str(data_dir()),
+                        startup_files(os.environ.get("IPYTHONDIR") if ipython_dir is None else ipython_dir))
+    print(rights_note(settings.user), flush=True)
+    if settings.user and readable_by_others(notebooks_dir):
+        print(f"warning: {notebooks_dir} (the teacher's notebooks, with the solutions) can be read by other users, "
+              f"so student code could read it while it is graded: `chmod o-rwx {notebooks_dir}` (the grader "
+              f"reads it as root) or grade in a container", flush=True)
+    teachers = {name: Teacher.of(paths[name]) for name in paths if any(name in h for h in found.values())}
+    folder = Path(tempfile.mkdtemp(prefix="course-grade-"))
+    folder.chmod(0o711)  # the runners reach their own folders in it; nobody lists it
+    rows, failed = [], False
+    try:
+        for student, handed in found.items():
+            begun = time.monotonic()
+            deadline = begun + student_time
+            print(f"{student}: grading {', '.join(handed)}", end="", flush=True)
+            for name in (n for n in paths if n in handed):
+                graded = Notebook(student, teachers[name], handed[name], folder / student / name, settings,
+                                  deadline)
                 try:
-                    graded = gb.find_submission_notebook(assignment, assignment, student)
-                except MissingEntry:
-                    rows.append(dict(student=student, notebook=assignment, grade_id="", points="", max_points="",
-                                     note="not graded: nbgrader could not autograde it (see its log above)"))
-                    continue
-                for g in sorted(graded.grades, key=lambda g: order.index(g.name) if g.name in order else 0):
-                    manual = g.needs_manual_grade and g.manual_score is None
-                    note = "to grade by hand" if manual else ""
-                    if manual and g.cell.cell_type == "code":  # a check cell nbgrader did not find: 0
-                        manual, note = False, "check cell missing from the submission (deleted, or its metadata lost)"
-                    rows.append(dict(student=student, notebook=assignment, grade_id=g.name,
-                                     points="" if manual else g.score, max_points=g.max_score, note=note))
-    return rows
+                    rows += graded.grade()
+                except KeyboardInterrupt:
+                    rows += rows_for(student, teachers[name], {}, note="not graded: grading was interrupted")
+                    failed = True
+                    raise
+                failed |= graded.failed
+            print(f" ({time.monotonic() - begun:.0f} s)", flush=True)
+    finally:
+        write(rows, out)
+        report(rows, out)
+        if failed or keep:
+            print(f"kept the grading folder {folder} (each notebook's runner log: "
+                  f"{folder}/<student>/<notebook>/log.txt)", flush=True)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+    return with_totals(rows)
+
+
+def write(rows, out):
+    with open(out, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(with_totals(rows))
+
+
+def report(rows, out):
+    table = with_totals(rows)
+    for r in table:
+        if r["notebook"] == "all":
+            note = f" ({r['note']})" if r["note"] else ""
+            print(f"{r['student']}: {r['points']:g} / {r['max_points']:g} points{note}")
+    odd = [r for r in rows if r["note"].startswith(("not graded", "tampered", "timed out", "metadata"))]
+    for r in odd:
+        print(f"  {r['student']}, {r['notebook']}, {r['grade_id']}: {r['note']}", file=sys.stderr)
+    print(f"wrote {out} ({len(table)} rows)")
 
 
 def with_totals(rows):
@@ -98,44 +161,10 @@ def with_totals(rows):
 def total_row(student, notebook, rows):
     graded = [r for r in rows if r["grade_id"]]
     to_do = sum(1 for r in graded if r["points"] == "")
+    odd = sum(1 for r in graded if r["note"].startswith(("not graded", "tampered")))
+    notes = [f"{to_do} answer{'s' if to_do != 1 else ''} to grade by hand" if to_do else "",
+             f"{odd} not graded or tampered" if odd else ""]
     return dict(student=student, notebook=notebook, grade_id="total",
                 points=sum(float(r["points"]) for r in graded if r["points"] != ""),
                 max_points=sum(float(r["max_points"]) for r in graded),
-                note=f"{to_do} answer{'s' if to_do != 1 else ''} to grade by hand" if to_do else "")
-
-
-def grade(submissions_dir, out="scores.csv", notebooks_dir=None, quiet=True):
-    """Autograde SUBMISSIONS_DIR/<student_id>/<NN_name>.ipynb; write the score table to `out`; return its rows."""
-    notebooks_dir = Path(notebooks_dir) if notebooks_dir else repo_root() / "notebooks"
-    known = [p.stem for p in notebooks_in(notebooks_dir)]
-    if not known:
-        raise ValueError(f"{notebooks_dir} holds no NN_*.ipynb notebooks to grade against")
-    out = Path(out)
-    if out.is_dir() or not out.parent.is_dir():
-        raise ValueError(f"--out {str(out)!r}: give a file name in an existing folder, e.g. --out scores.csv")
-    submissions = submissions_in(submissions_dir, known)
-    names = [n for n in known if any(n in handed for handed in submissions.values())]
-    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
-        course = Path(tmp)
-        layout_course(notebooks_dir, course, names)
-        for student, handed in submissions.items():
-            for assignment, path in handed.items():
-                target = course / "submitted" / student / assignment
-                target.mkdir(parents=True)
-                shutil.copy2(path, target / path.name)
-        handed_in = sum(len(h) for h in submissions.values())
-        print(f"nbgrader: generating {len(names)} assignments ({', '.join(names)}), then autograding "
-              f"{handed_in} notebooks of {len(submissions)} students", flush=True)
-        run_nbgrader(course, "generate_assignment", "*", "--force", quiet=quiet)  # "*": every assignment
-        run_nbgrader(course, "autograde", "*", "--force", quiet=quiet)
-        rows = with_totals(scores(course, submissions, names))
-    with open(out, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    for row in rows:
-        if row["notebook"] == "all":
-            note = f" ({row['note']})" if row["note"] else ""
-            print(f"{row['student']}: {row['points']:g} / {row['max_points']:g} points{note}")
-    print(f"wrote {out} ({len(rows)} rows)")
-    return rows
+                note="; ".join(n for n in notes if n))
