@@ -298,6 +298,7 @@ def test_tool_commands_pass_their_arguments_to_the_tool(argv, tail, in_callers_f
         assert calls[-1][1:3] == ["-P", "-m"]  # the caller's folder is not on the module path
 
 
+@pytest.mark.slow
 def test_a_tool_run_in_the_callers_folder_is_the_course_one(tmp_path):
     """`-P` and PYTHONPATH: a `tools` package in the caller's folder does not shadow the course's."""
     (tmp_path / "tools").mkdir()

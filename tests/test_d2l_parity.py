@@ -325,6 +325,7 @@ BOOK_8_5 = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow
 def test_the_books_from_scratch_chapter_runs_with_import_helpers_as_d2l(tmp_path):
     script = tmp_path / "ch8_5.py"
     script.write_text(BOOK_8_5, encoding="utf-8")

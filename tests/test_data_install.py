@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # pip install, then a Python that imports torch, per test
 
 PROBE = """
 import json, socket, helpers

@@ -37,6 +37,7 @@ def test_tables_hold_the_rows_the_browser_test_reads():
     assert "<tr><td>total</td><td>30</td><td>✗</td><td>31</td></tr>" in params
 
 
+@pytest.mark.slow
 def test_diagrams_and_the_static_figures_import_no_widgets():
     code = "import sys, helpers.diagrams, tools.figures; print('ipywidgets' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)

@@ -43,6 +43,7 @@ def test_animator_outside_jupyter_draws_without_showing_anything(capsys):
     assert capsys.readouterr() == ("", "")  # d2l's prints "<Figure size 350x250 ...>" here
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", [None, "Agg", "TkAgg"])
 def test_animator_in_a_script_without_a_display_neither_blocks_nor_fails(tmp_path, backend):
     """Issue 22, item 12: no DISPLAY, and MPLBACKEND unset, Agg, or a GUI backend that cannot start."""
@@ -94,6 +95,7 @@ def executed(tmp_path_factory):
     return [cell.outputs for cell in nb.cells]
 
 
+@pytest.mark.slow
 def test_saved_training_output_reads_as_a_finished_run(executed):
     outputs = executed[0]
     texts = [o.get("data", {}).get("text/plain", "") for o in outputs if o.output_type == "display_data"]

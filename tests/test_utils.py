@@ -38,6 +38,7 @@ def test_accumulator_and_timer():
     assert len(timer.cumsum()) == 2 and timer.cumsum()[-1] == pytest.approx(timer.sum())
 
 
+@pytest.mark.slow
 def test_import_helpers_sets_one_thread_when_omp_num_threads_is_unset():
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     code = "import torch; default = torch.get_num_threads(); import helpers; print(default, torch.get_num_threads())"

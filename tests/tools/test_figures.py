@@ -13,6 +13,7 @@ REPO_FIGURES = Path(__file__).resolve().parents[2] / "figures"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_main_writes_every_expected_png(tmp_path):
     paths = figures.main(tmp_path)
     assert {Path(p).name for p in paths} == EXPECTED
@@ -24,6 +25,7 @@ def test_main_writes_every_expected_png(tmp_path):
         assert len(data) > 20_000, f"{p.name} is suspiciously small ({len(data)} bytes)"
 
 
+@pytest.mark.slow
 def test_main_is_repeatable_and_deterministic(tmp_path):
     first = {Path(p).name: Path(p).read_bytes() for p in figures.main(tmp_path / "a")}
     second = {Path(p).name: Path(p).read_bytes() for p in figures.main(tmp_path / "a")}

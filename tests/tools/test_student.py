@@ -295,6 +295,7 @@ def test_real_notebooks_have_at_least_eight_exercises(real_student):
     assert total >= 8, {p.name: tasks for p, tasks in written.items()}
 
 
+@pytest.mark.slow
 def test_real_student_notebook_stops_with_the_friendly_message(real_student):
     """Run the setup cell, then the first exercise and the cells after it, in a real kernel."""
     from nbclient import NotebookClient
