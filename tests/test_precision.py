@@ -11,12 +11,13 @@ V = 28
 
 @pytest.fixture(scope="module")
 def splits():
+    """Time-major batches of 16 x 20 characters from the first 6000 of The Time Machine."""
     return helpers.load_corpus_splits(16, 20, max_tokens=6000)
 
 
 def small_lstm(hidden=32, layers=1):
-    helpers.set_seed(0)
-    return helpers.stacked_rnn("LSTM", V, hidden, layers)
+    torch.manual_seed(0)  # the same weights for every precision
+    return helpers.RNNModel(nn.LSTM(V, hidden, num_layers=layers), V)
 
 
 @pytest.mark.skipif(not hp._cpu_has_bf16(), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
