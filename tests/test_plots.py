@@ -108,6 +108,7 @@ def test_saved_training_output_reads_as_a_finished_run(executed):
     assert "time traveller" in stdout
 
 
+@pytest.mark.slow
 def test_animator_in_jupyter_redraws_one_output_and_keeps_printed_lines(executed):
     outputs = executed[1]
     figures = [o for o in outputs if o.output_type == "display_data"]

@@ -339,6 +339,7 @@ SWEEP = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_one_ctrl_c_stops_the_whole_script_and_keeps_a_consistent_history(tmp_path):
     script = tmp_path / "sweep.py"
     script.write_text(SWEEP)

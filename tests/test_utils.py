@@ -103,6 +103,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_importlib_reload_of_helpers_keeps_every_name_and_the_learners_thread_choice():
     """Issue 22, item 12: a notebook that re-runs its import cell with importlib.reload(helpers)."""
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
