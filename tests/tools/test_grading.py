@@ -7,6 +7,7 @@ The end-to-end runs (`course.py grade` on five kinds of hand-in, nbgrader itself
 test_grading_e2e.py."""
 import ast
 import csv
+import importlib
 import json
 import math
 import os
@@ -581,6 +582,64 @@ def torch_multinomial(logits, temperature):
     """A draw that ignores the generator passed in (so two equally seeded calls differ)."""
     import torch
     return torch.multinomial(torch.softmax(logits / temperature, dim=-1), 1).squeeze(-1)
+
+
+# ---- what the runner names as tampering ------------------------------------------------------------
+
+class FakeShell:
+    """What the runner's Watch reads of an IPython shell."""
+
+    def __init__(self):
+        self.input_transformers_cleanup, self.input_transformers_post, self.ast_transformers = [], [], []
+        self.input_transformer_manager = SimpleNamespace(cleanup_transforms=[], line_transforms=[],
+                                                         token_transformers=[])
+
+
+@pytest.fixture(scope="module")
+def watch():
+    importlib.import_module("helpers.checks")  # loaded before the snapshot, as the runner loads it
+    return runner.Watch(FakeShell())
+
+
+TAMPERING = {
+    "helpers.checks.check_make_windows": lambda mp, shell: mp.setattr(
+        __import__("helpers.checks").checks, "check_make_windows", lambda *a, **k: print("✓")),
+    "helpers.checks.core.close": lambda mp, shell: mp.setattr(
+        __import__("helpers.checks.core").checks.core.close, "__code__", (lambda a, b, atol=0: True).__code__),
+    "torch.allclose": lambda mp, shell: mp.setattr(__import__("torch"), "allclose", lambda *a, **k: True),
+    "torch.Tensor.__eq__": lambda mp, shell: mp.setattr(__import__("torch").Tensor, "__eq__", lambda a, b: True),
+    "builtins.abs": lambda mp, shell: mp.setattr(__import__("builtins"), "abs", lambda x: 0),
+    "IPython's input_transformers_post": lambda mp, shell: shell.input_transformers_post.append(lambda lines: []),
+    "IPython's ast_transformers": lambda mp, shell: shell.ast_transformers.append(object()),
+}
+
+
+@pytest.mark.parametrize("named", sorted(TAMPERING))
+def test_the_runner_names_what_a_cell_tampered_with(watch, monkeypatch, named):
+    assert watch.changes() == []
+    try:
+        TAMPERING[named](monkeypatch, watch.shell)
+        assert named in watch.changes()
+    finally:
+        monkeypatch.undo()
+        for name in runner.SHELL_LISTS:
+            getattr(watch.shell, name).clear()
+    assert watch.changes() == []
+
+
+def test_the_runner_names_a_trace_function_and_not_torchs_own_wrappers(watch, monkeypatch):
+    import functools
+    import sys
+
+    import torch
+    previous = sys.gettrace()
+    sys.settrace(lambda *args: None)
+    try:
+        assert "sys.settrace" in watch.changes()
+    finally:
+        sys.settrace(previous)
+    monkeypatch.setattr(torch, "manual_seed", functools.wraps(torch.manual_seed)(lambda seed: seed))
+    assert watch.changes() == []  # as torch._dynamo wraps torch.manual_seed when it loads
 
 
 # ---- the sandbox: rights, environment, folders, limits, time -------------------------------------

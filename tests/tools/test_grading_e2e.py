@@ -1,15 +1,19 @@
-"""nbgrader on the course's notebooks as a teacher runs it (issue 13's "Done when"), with its default settings.
+"""Grading end to end, on notebook 01 (the quickest to run), each tool once.
 
-Every notebook becomes an assignment (``course.py nbgrader``'s layout); ``nbgrader generate_assignment``
-makes the release copies, ``nbgrader autograde`` scores three students: "blank" hands in the release
-copies of the first and the last notebook unchanged (0 on every exercise; each hand-in costs a notebook
-run, and tests/tools/test_student.py compares every notebook's student copy with nbgrader's release, stub
-for stub), "teacher" the teacher's notebooks (full marks on every check; written answers left to grade by
-hand), "mistake" notebook 03 with one classic rnn_2 mistake (layer 2 reuses layer 1's recurrent weights
-W_hh1: it runs and gives wrong numbers), which loses exactly check_rnn_2's points. The kernels run with
-DEEP_RNN_SMOKE=1 (every training epoch cut to 2 minibatches: the scores depend only on the exercise cells,
-and nbgrader carries on past a failing assert cell).
+`course.py grade` (tools.grading grade): five students hand in 01 together: "honest" the teacher's
+notebook (full marks on both checks, the written answers left to grade by hand), "stub" the
+`course.py student` copy unchanged (0), "patching" the stub copy whose first solution cell replaces
+every `helpers.checks.check_*` by a function that prints "✓" (0, "tampered"), "transforming" one that
+adds an IPython input transformer turning every later cell that calls `checks.check_` into `pass`
+(0, "tampered"), "crashing" one that calls `os._exit(0)` (a "not graded" row). The CSV is written
+for all five, and the grading folder is kept for the crash, with the runner's log, which shows that
+the test harness's hook (tests/smoke, passed with --ipython-dir) ran in the sandbox.
+
+nbgrader itself (`course.py nbgrader`'s workflow, nbgrader's default settings): every notebook laid out
+and generated (release copies with their figures, no hidden tests), then the teacher's 01 autograded by
+nbgrader: full marks on every check.
 """
+import csv
 import json
 import shutil
 import time
@@ -17,65 +21,103 @@ from pathlib import Path
 
 import pytest
 
+from tests.smoke import smoke_env
 from tools import grading
+from tools import student as export
+from tools.grading import __main__ as cli
 from tools.grading import scores
 
 ROOT = Path(__file__).resolve().parents[2]
-MISTAKE = ("H2 @ W_hh2", "H2 @ W_hh1")  # in rnn_2's solution cell: layer 2 reads layer 1's recurrent weights
+NAME = "01_mlp_no_state"
+PATCH = ("from helpers import checks as _c\n"
+         "for n in dir(_c):\n"
+         "    if n.startswith('check_'):\n"
+         "        setattr(_c, n, lambda *a, **k: print('✓'))\n")
+TRANSFORM = ("def _skip(lines):\n"
+             "    return ['pass\\n'] if any('checks.check_' in line for line in lines) else lines\n"
+             "get_ipython().input_transformers_post.append(_skip)\n")
+CRASH = "import os\nos._exit(0)\n"
 
 
-def with_mistake(path, grade_id="rnn_2"):
-    """The notebook at `path` with MISTAKE made in the solution cell of `grade_id`."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    (cell,) = [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id]
-    source = "".join(cell["source"])
-    assert MISTAKE[0] in source, f"the {grade_id} solution no longer holds {MISTAKE[0]!r}: update MISTAKE"
-    cell["source"] = source.replace(MISTAKE[0], MISTAKE[1])
-    return json.dumps(nb, indent=1, ensure_ascii=False)
+def first_solution(nb):
+    """(index, cell) of the first solution code cell."""
+    return next((i, c) for i, c in enumerate(nb["cells"])
+                if c["cell_type"] == "code" and c["metadata"].get("nbgrader", {}).get("solution"))
+
+
+def hand_ins(folder, tmp_path):
+    """folder/<student>/01_mlp_no_state.ipynb for the five students; returns the first solution cell's index."""
+    export.make_student_version(ROOT / "notebooks", tmp_path / "exported")
+    stub = (tmp_path / "exported" / f"{NAME}.ipynb").read_text(encoding="utf-8")
+    teacher = (ROOT / "notebooks" / f"{NAME}.ipynb").read_text(encoding="utf-8")
+    index = None
+    for student, text, prefix in [("honest", teacher, ""), ("stub", stub, ""), ("patching", stub, PATCH),
+                                  ("transforming", stub, TRANSFORM), ("crashing", stub, CRASH)]:
+        nb = json.loads(text)
+        index, cell = first_solution(nb)
+        cell["source"] = prefix + "".join(cell["source"])
+        (folder / student).mkdir(parents=True)
+        (folder / student / f"{NAME}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    return index
 
 
 @pytest.mark.slow
-def test_nbgrader_generates_and_autogrades_every_notebook(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("DEEP_RNN_SMOKE", "1")
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+def test_grade_gives_full_marks_zero_tampered_and_not_graded_and_writes_the_csv(tmp_path, capsys):
+    start = time.perf_counter()
+    cell = hand_ins(tmp_path / "subs", tmp_path)
+    out = tmp_path / "scores.csv"
+    assert cli.main(["grade", str(tmp_path / "subs"), "--out", str(out), "--timeout", "120",
+                     "--ipython-dir", smoke_env()["IPYTHONDIR"]]) == 0
+    seconds = time.perf_counter() - start
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == scores.COLUMNS
+    table = {(r["student"], r["grade_id"]): (r["points"], r["note"]) for r in rows if r["notebook"] == NAME}
+    checks = ("check_make_windows", "check_window_features")
+    assert [table["honest", c] for c in checks] == [("3.0", ""), ("2.0", "")]
+    assert [table["stub", c] for c in checks] == [("0.0", ""), ("0.0", "")]
+    for student, named in [("patching", "helpers.checks.check_make_windows"),
+                           ("transforming", "IPython's input_transformers_post")]:
+        for c in checks:
+            points, note = table[student, c]
+            assert points == "0.0" and note.startswith(f"tampered: cell {cell} changed ") and named in note, note
+    for c in checks:
+        points, note = table["crashing", c]
+        assert points == "0.0" and note.startswith(f"not graded: the notebook's process stopped in cell {cell}: "
+                                                   f"its process ended (exit code 0)"), note
+    assert {r["student"] for r in rows} == {"honest", "stub", "patching", "transforming", "crashing"}
+    assert table["honest", "q_window_size"] == ("", "to grade by hand")
+    assert table["stub", "q_window_size"] == ("0.0", "not answered")
+    printed = capsys.readouterr().out
+    kept = Path(printed.split("kept the grading folder ")[1].split()[0])
+    log = (kept / "crashing" / NAME / "log.txt").read_text(encoding="utf-8", errors="replace")
+    assert "[tests.smoke] every SeqDataLoader pass cut to 2 minibatches" in log  # the harness's hook ran there
+    shutil.rmtree(kept)
+    with capsys.disabled():
+        print(f"\n[course.py grade end to end: five hand-ins of {NAME}, {seconds:.0f} s]")
+
+
+@pytest.mark.slow
+def test_nbgrader_generates_every_notebook_and_autogrades_the_teachers(tmp_path, capsys):
     start = time.perf_counter()
     course = tmp_path / "course"
     names = grading.layout_course(ROOT / "notebooks", course)
     grading.run_nbgrader(course, "generate_assignment", "*")
-    handed = {"blank": {}, "teacher": {}, "mistake": {}}
     for name in names:
         release = course / "release" / name
-        links = [f.name for f in (course / "source" / name).glob("figures/*")]
-        assert sorted(f.name for f in release.glob("figures/*")) == sorted(links), f"{name}: figures missing"
-        for student, source in [("blank", release), ("teacher", course / "source" / name)]:
-            if student == "blank" and name not in (names[0], names[-1]):
-                continue
-            (course / "submitted" / student / name).mkdir(parents=True)
-            shutil.copy(source / f"{name}.ipynb", course / "submitted" / student / name)
-            handed[student][name] = True
-    (mistaken,) = [n for n in names if n.startswith("03_")]
-    (course / "submitted" / "mistake" / mistaken).mkdir(parents=True)
-    (course / "submitted" / "mistake" / mistaken / f"{mistaken}.ipynb").write_text(
-        with_mistake(course / "source" / mistaken / f"{mistaken}.ipynb"), encoding="utf-8")
-    handed["mistake"][mistaken] = True
-    grading.run_nbgrader(course, "autograde", "*")
-    rows = scores.scores(course, handed, names)
-    seconds = time.perf_counter() - start
-
-    def table(student):
-        return {(r["notebook"], r["grade_id"]): r for r in rows if r["student"] == student}
-    blank, teacher, mistake = table("blank"), table("teacher"), table("mistake")
-    assert all(r["grade_id"] for r in rows), [r for r in rows if not r["grade_id"]]  # every notebook graded
-    assert {r["notebook"] for r in blank.values()} == {names[0], names[-1]}
-    assert {r["notebook"] for r in teacher.values()} == set(names)
-    assert {k: r["points"] for k, r in blank.items()} == {k: 0.0 for k in blank}
-    checks = {k: r for k, r in teacher.items() if k[1].startswith("check_")}
-    assert len(checks) >= len(names) and all(r["note"] == "" for r in checks.values())
-    assert {k: r["points"] for k, r in checks.items()} == {k: r["max_points"] for k, r in checks.items()}
-    written = {k: r for k, r in teacher.items() if k not in checks}
-    assert all(r["points"] == "" and r["note"] == "to grade by hand" for r in written.values())
-    lost = {k: (teacher[k]["points"], r["points"]) for k, r in mistake.items() if r["points"] != teacher[k]["points"]}
-    assert lost == {(mistaken, "check_rnn_2"): (grading.POINTS["check_rnn_2"], 0.0)}
+        links = sorted(f.name for f in (course / "source" / name).glob("figures/*"))
+        assert sorted(f.name for f in release.glob("figures/*")) == links, f"{name}: figures missing"
+        text = (release / f"{name}.ipynb").read_text(encoding="utf-8")
+        assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text, name
+    (course / "submitted" / "teacher" / NAME).mkdir(parents=True)
+    shutil.copy(course / "source" / NAME / f"{NAME}.ipynb", course / "submitted" / "teacher" / NAME)
+    grading.run_nbgrader(course, "autograde", NAME)
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        graded = gb.find_submission_notebook(NAME, NAME, "teacher")
+        got = {g.name: (g.score, g.max_score) for g in graded.grades if g.cell.cell_type == "code"}
+    points = {name: float(grading.POINTS[name]) for name in ("check_make_windows", "check_window_features")}
+    assert got == {name: (p, p) for name, p in points.items()}
     with capsys.disabled():
-        print(f"\n[nbgrader end to end: {len(names)} notebooks, {sum(map(len, handed.values()))} autograded, "
-              f"{seconds:.0f} s]")
+        print(f"\n[nbgrader end to end: {len(names)} notebooks generated, {NAME} autograded, "
+              f"{time.perf_counter() - start:.0f} s]")

@@ -99,6 +99,7 @@ class Watch:
                             and getattr(v, "__module__", "").startswith(("torch", "helpers"))}
         self.classes = [(cls, self.table(vars(cls))) for cls in classes if cls is not object]
         self.builtins = dict(vars(builtins))
+        self.trace, self.profile = (sys.gettrace(), threading._trace_hook), (sys.getprofile(), threading._profile_hook)
         self.lists = self.shell_lists()
         self.manager = shell.input_transformer_manager
         self.instance = {k: v for k, v in vars(shell).items() if callable(v)}
@@ -119,9 +120,9 @@ class Watch:
 
     def compare(self):
         found = []
-        if sys.gettrace() is not None or threading._trace_hook is not None:
+        if (sys.gettrace(), threading._trace_hook) != self.trace:
             found.append("sys.settrace")
-        if sys.getprofile() is not None or threading._profile_hook is not None:
+        if (sys.getprofile(), threading._profile_hook) != self.profile:
             found.append("sys.setprofile")
         now = dict(vars(builtins))
         found += [f"builtins.{k}" for k in sorted(set(now) | set(self.builtins))
@@ -138,7 +139,9 @@ class Watch:
                 found.append(f"sys.modules[{name!r}]")
             found += self.differences(name, vars(module), table)
         for cls, table in self.classes:
-            found += self.differences(f"{cls.__module__}.{cls.__qualname__}", vars(cls), table)
+            name = f"{cls.__module__}.{cls.__qualname__}"
+            found += self.differences(name, vars(cls), table)
+            found += [f"{name}.{k}" for k, v in list(vars(cls).items()) if k not in table and watched(v)]
         return found
 
     @staticmethod
