@@ -185,8 +185,8 @@ def seq_data_iter_random(corpus, batch_size, num_steps):
 
 def _sequential_batches(corpus, batch_size, num_steps, offset):
     num_tokens = ((len(corpus) - offset - 1) // batch_size) * batch_size
-    Xs = torch.tensor(corpus[offset: offset + num_tokens])
-    Ys = torch.tensor(corpus[offset + 1: offset + 1 + num_tokens])
+    Xs = torch.as_tensor(corpus[offset: offset + num_tokens])  # no copy when corpus is a tensor
+    Ys = torch.as_tensor(corpus[offset + 1: offset + 1 + num_tokens])
     Xs, Ys = Xs.reshape(batch_size, -1), Ys.reshape(batch_size, -1)
     num_batches = Xs.shape[1] // num_steps
     for i in range(0, num_steps * num_batches, num_steps):
@@ -285,8 +285,18 @@ class SeqDataLoader:
                             self.use_random_iter, self.offset)
 
     def __iter__(self):
-        batches = self.data_iter_fn(self.corpus, self.batch_size, self.num_steps)
+        batches = self.data_iter_fn(self._tokens(), self.batch_size, self.num_steps)
         return itertools.islice(batches, len(self))
+
+    def _tokens(self):
+        """The corpus as sequential batching reads it: a tensor made once, not at every pass
+        (random sampling reads the list). Made again if `corpus` is replaced or grows."""
+        if self.use_random_iter:
+            return self.corpus
+        cached = getattr(self, "_tensor", None)
+        if cached is None or cached[0] is not self.corpus or cached[1].numel() != len(self.corpus):
+            self._tensor = cached = (self.corpus, torch.as_tensor(self.corpus))
+        return cached[1]
 
 
 def load_data_time_machine(batch_size, num_steps, use_random_iter=False, max_tokens=10000):
