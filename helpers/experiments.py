@@ -17,6 +17,8 @@ from numbers import Integral
 
 import matplotlib.pyplot as plt
 
+from .parallel import map_runs
+
 __all__ = ["SEEDS", "METRICS", "Run", "Setting", "over_seeds", "separated", "verdict", "extrapolate_doublings", "band",
            "plot_depth_sweep", "plot_data_curves", "plot_grad_norms", "unseen_words"]
 
@@ -85,10 +87,13 @@ class Setting:
         return ([statistics.fmean(c) for c in cols], [min(c) for c in cols], [max(c) for c in cols])
 
 
-def over_seeds(label, train_one, seeds=SEEDS, quiet=False):
+def over_seeds(label, train_one, seeds=SEEDS, quiet=False, processes=1):
     """Call `train_one(seed)` for every seed; it returns (net, history). Returns a `Setting`.
 
-    Prints one line: held-out and training perplexity as mean (range), and the time taken.
+    Prints one line: held-out and training perplexity as mean (range), and the wall time taken.
+    processes: 1 (default) runs the seeds one after another here; 'auto' or a number runs them in
+    worker processes on the idle cores (`helpers.parallel.map_runs`: the same results; what
+    train_one prints there is discarded, so give train_ch8 `verbose=False, plot=False`).
     """
     if not callable(train_one):
         raise TypeError(f"train_one must be a function of the seed, got {type(train_one).__name__}")
@@ -96,8 +101,7 @@ def over_seeds(label, train_one, seeds=SEEDS, quiet=False):
     if not seeds or not all(isinstance(s, Integral) for s in seeds):
         raise ValueError(f"seeds must be a non-empty sequence of whole numbers, got {seeds!r}")
     setting, tic = Setting(label), time.perf_counter()
-    for seed in seeds:
-        result = train_one(seed)
+    for seed, result in zip(seeds, map_runs(train_one, seeds, processes)):
         if not (isinstance(result, tuple) and len(result) == 2):
             raise TypeError(f"train_one({seed}) must return (net, history), got {type(result).__name__}")
         setting.runs.append(Run(seed, *result))

@@ -34,6 +34,21 @@ def test_over_seeds_trains_once_per_seed_in_order_and_prints_mean_and_range(caps
     assert "3 seeds" in out
 
 
+def _seeded_run(seed):
+    import torch
+    torch.manual_seed(seed)
+    ppl = float(torch.rand(()) * 5 + 4)
+    return f"net {seed}", History(train_ppl=[ppl + 1], valid_ppl=[ppl])
+
+
+@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(), reason="needs fork")
+def test_seeds_in_two_processes_give_the_same_setting():
+    here = ex.over_seeds("one", _seeded_run, quiet=True)
+    there = ex.over_seeds("two", _seeded_run, quiet=True, processes=2)
+    assert there.values() == here.values() and [r.seed for r in there.runs] == [0, 1, 2]
+    assert [r.net for r in there.runs] == ["net 0", "net 1", "net 2"]
+
+
 def test_a_metric_can_be_a_function_and_a_curve_is_per_epoch():
     s = fake("GRU", [5.0, 6.0, 7.0])
     assert s.values(lambda run: run.history.valid_ppl[0]) == [6.0, 7.0, 8.0]
