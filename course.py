@@ -324,7 +324,7 @@ QUICK = "not slow and not browser"
 
 
 def test(args, options):
-    """ruff, then pytest: everything under strict nbval on two workers, or with --quick the unit tests only.
+    """ruff, then pytest on two workers: everything under strict nbval, or with --quick the unit tests only.
 
     Two workers (pytest-xdist): one takes the browser test (the longest file), the other the unit
     tests and then every notebook, in the order tests/conftest.py sets (kept by
@@ -336,8 +336,9 @@ def test(args, options):
     if run(PY, "-m", "ruff", "check", ".") != 0:
         print("ruff check failed (see above): fix what it lists, then run the tests again.", flush=True)
         return 1
-    if args.quick:
-        return run(PY, "-m", "pytest", "-q", "-m", QUICK, *options)
+    if args.quick:  # on both cores too; the slowest tests are named, to be marked slow if they should be
+        return run(PY, "-m", "pytest", "-q", "-m", QUICK, "-n", "2", "--durations=5", "--durations-min=1",
+                   *options)
     return run(PY, "-m", "pytest", "--nbval", "--nbval-current-env", "-n", "2", "--dist", "loadfile",
                "--no-loadscope-reorder", *options)
 
