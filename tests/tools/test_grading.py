@@ -690,3 +690,4 @@ def test_student_code_runs_unprivileged_scrubbed_and_limited_and_is_stopped_at_i
         assert runner_.ended().startswith("killed")
     finally:
         runner_.close()
+    assert sorted(p.name for p in (tmp_path / "alice" / "01").iterdir()) == ["log.txt"]  # HOME and work removed

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 REAL = sorted((ROOT / "notebooks").glob(markers.NOTEBOOK_GLOB))
 STUB = re.compile(r'^(\s*)raise NotImplementedError\("Exercise: (.*)"\)$')
 
-TASK_1 = "return the perplexity for a mean cross-entropy loss"
-SOLUTION_1 = "return math.exp(mean_loss)"
+TASK_1 = "return the windows X (n, k) and the next tokens y (n,)"
+SOLUTION_1 = "return torch.tensor([corpus[i:i + k] for i in range(len(corpus) - k)]), torch.tensor(corpus[k:])"
 SOLUTION_2 = ["pre = X_t @ W_xh + H @ W_hh + b_h", "return torch.tanh(pre)"]
 
 
@@ -30,14 +30,14 @@ def fake_notebook():
         new_markdown_cell("# Fake lesson\n\n![grid](../figures/grid.png)"),
         new_code_cell("import math\nimport torch\nfrom helpers import checks\nprint('ready')",
                       execution_count=1, outputs=[new_output("stream", name="stdout", text="ready\n")]),
-        new_markdown_cell("## Exercise 1\nWrite `perplexity`."),
-        new_code_cell("def perplexity(mean_loss):\n"
+        new_markdown_cell("## Exercise 1\nWrite `make_windows`."),
+        new_code_cell("def make_windows(corpus, k):\n"
                       f"    # Exercise: {TASK_1}\n"
                       "    ### BEGIN SOLUTION\n"
                       f"    {SOLUTION_1}\n"
                       "    ### END SOLUTION", execution_count=2),
-        new_code_cell("checks.check_perplexity(perplexity)", execution_count=3,
-                      outputs=[new_output("stream", name="stdout", text="✓ perplexity: ...\n")]),
+        new_code_cell("checks.check_make_windows(make_windows)", execution_count=3,
+                      outputs=[new_output("stream", name="stdout", text="✓ make_windows: ...\n")]),
         new_markdown_cell("## Exercise 2\nWrite `rnn_step`."),
         new_code_cell("def rnn_step(X_t, H, W_xh, W_hh, b_h):\n"
                       "    ### BEGIN SOLUTION\n"
@@ -215,7 +215,7 @@ def test_pasting_the_solutions_back_passes_every_check(course, capsys):
     student = nbformat.read(course / "out" / "01_fake.ipynb", as_version=4)
     run_cells(paste_solutions(student, teacher))
     printed = capsys.readouterr().out.splitlines()
-    assert [line.split(":")[0] for line in printed if line.startswith("✓")] == ["✓ perplexity", "✓ rnn_step"]
+    assert [line.split(":")[0] for line in printed if line.startswith("✓")] == ["✓ make_windows", "✓ rnn_step"]
 
 
 def test_refuses_to_overwrite_the_teacher_notebooks(course):
@@ -452,7 +452,7 @@ def test_written_files_are_readable_by_others(course):
 # the same exercise set as nbgrader's release (issue 13)
 # ---------------------------------------------------------------------------------------
 
-GRADED_POINTS = {"check_rnn_step": 2, "check_perplexity": 1, "why_tanh": 2}
+GRADED_POINTS = {"check_rnn_step": 2, "check_make_windows": 1, "why_tanh": 2}
 HIDDEN = "### BEGIN HIDDEN TESTS\nchecks.check_rnn_step(rnn_step, seed=7)\n### END HIDDEN TESTS"
 ANSWER = ("<!-- grade_id: why_tanh -->\n### BEGIN SOLUTION\ntanh keeps H in (-1, 1).\n"
           "*Rubric:* 2 points for naming the range.\n### END SOLUTION")

@@ -73,7 +73,8 @@ def main(argv=None):
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted: the scores so far are in the CSV, the rest marked 'not graded'", file=sys.stderr)
+        print(f"interrupted: {args.out} holds the scores so far (the notebook being graded: 'not graded')",
+              file=sys.stderr)
         return 130
 
 

@@ -24,6 +24,7 @@ its session (setsid) and outlives the run.
 import os
 import pwd
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -151,7 +152,8 @@ class Runner:
             self.proc.wait()
 
     def close(self):
-        """Ask the runner to exit, then kill what is left of its process group."""
+        """Ask the runner to exit, kill what is left of its process group, and remove its HOME and working
+        folder (the next student's code runs as the same user); its log stays."""
         if self.proc and self.proc.poll() is None:
             try:
                 self.sock.setblocking(True)
@@ -165,6 +167,8 @@ class Runner:
             self.sock.close()
         if self.log:
             self.log.close()
+        for path in (self.folder / "home", self.folder / "work"):
+            shutil.rmtree(path, ignore_errors=True)
 
     def ended(self):
         """How the process ended, in words (None while it runs)."""
