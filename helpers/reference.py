@@ -163,14 +163,14 @@ def _compare(ref, a, b, metric, claims):
     return f"{win} {_fmt(ref.stats(win, metric))} beats {lose} {_fmt(ref.stats(lose, metric))} in every seed"
 
 
-def depth_verdict(ref, min_seeds=3):
+def depth_verdict(ref, min_seeds=3, tolerance=0.05):
     """When does depth pay? The sentence `ref.plot_cost()` supports, computed from the stored runs.
 
     Two comparisons, each a verdict only where the seeds' ranges separate: (1) at equal parameters,
-    the best deep model (more than one layer, lowest mean best held-out perplexity) against the
-    one-layer model whose parameter count is closest to it, each at its best checkpoint; (2) at equal
-    CPU time (`ref.equal_cpu_s`), the best deep model against the best one-layer model at that time.
-    Needs `min_seeds` seeds of every model compared; with fewer it says so and claims nothing.
+    each at its best checkpoint: of the deep models (more than one layer) that have a one-layer model
+    within `tolerance` of their parameter count, the one with the lowest mean, against that one layer;
+    (2) at equal CPU time (`ref.equal_cpu_s`), the best deep model against the best one-layer model,
+    both at that time. Needs `min_seeds` seeds of every model compared; with fewer it claims nothing.
     """
     layers = {m: ref.config["models"][m].get("layers", 1) for m in ref.models}
     deep = [m for m in ref.models if layers[m] > 1]
@@ -182,15 +182,18 @@ def depth_verdict(ref, min_seeds=3):
     if short:
         return Verdict(f"{ref.name}: no verdict on depth yet: fewer than {min_seeds} seeds stored for "
                        f"{', '.join(short)}")
-    best_deep = min(deep, key=lambda m: ref.stats(m, "best")[0])
-    wide = min(single, key=lambda m: abs(ref.params(m) - ref.params(best_deep)))
     claims = []
-    at_params = _compare(ref, best_deep, wide, "best", claims)
-    fast = min(single, key=lambda m: ref.stats(m, "cpu")[0])
-    at_time = _compare(ref, best_deep, fast, "cpu", claims)
-    return Verdict(f"At equal parameters ({ref.params(best_deep):,} against {ref.params(wide):,}), each at its "
-                   f"best checkpoint, {at_params}; at equal CPU time ({ref.equal_cpu_s:.0f} s of training), "
-                   f"{at_time}.", claims)
+    matched = [(d, s) for d in deep for s in single if abs(ref.params(d) - ref.params(s)) <= tolerance * ref.params(d)]
+    if matched:
+        best_deep, wide = min(matched, key=lambda pair: ref.stats(pair[0], "best")[0])
+        at_params = (f"At equal parameters ({ref.params(best_deep):,} against {ref.params(wide):,}), each at its "
+                     f"best checkpoint, {_compare(ref, best_deep, wide, 'best', claims)}")
+    else:
+        at_params = f"No one-layer model has a deep model's parameter count (within {tolerance:.0%})"
+    by_time = {group[0]: min(group, key=lambda m: ref.stats(m, "cpu")[0]) for group in (deep, single)}
+    at_time = _compare(ref, by_time[deep[0]], by_time[single[0]], "cpu", claims)
+    return Verdict(f"{at_params}; at equal CPU time ({ref.equal_cpu_s:.0f} s of training), the best of each "
+                   f"depth then: {at_time}.", claims)
 
 
 def load(name, folder=None):

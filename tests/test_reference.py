@@ -75,9 +75,11 @@ def depth_folder(tmp_path):
         runs.append(run("deep", s, 1000, [8.0, 6.0 - s * 0.1, 5.0 + s * 0.1], cpu_per_check=30.0))
         runs.append(run("wide", s, 990, [7.0, 6.5, 6.0 + s * 0.1], cpu_per_check=20.0))
         runs.append(run("narrow", s, 300, [7.5, 6.8, 6.1 - s * 0.2, 6.6], cpu_per_check=10.0))
+        runs.append(run("shallow deep", s, 600, [9.0, 3.9], cpu_per_check=60.0))  # best, but no equal single
     (tmp_path / "depth.json").write_text(json.dumps({
         "name": "depth", "question": "?", "protocol": {}, "runs": runs,
-        "config": {"models": {"narrow": {"layers": 1}, "wide": {"layers": 1}, "deep": {"layers": 3}},
+        "config": {"models": {"narrow": {"layers": 1}, "wide": {"layers": 1}, "deep": {"layers": 3},
+                              "shallow deep": {"layers": 2}},
                    "check_every": 50, "cap_minutes": 1}}))
     return tmp_path
 
@@ -85,8 +87,10 @@ def depth_folder(tmp_path):
 def test_depth_verdict_calls_only_what_holds_in_every_seed(depth_folder):
     ref = reference.load("depth", depth_folder)
     verdict = reference.depth_verdict(ref)
-    # equal parameters: deep's best (5.0-5.2) below wide's (6.0-6.2) in every seed; at equal CPU time
-    # (the shortest run, narrow's 40 s) deep has only its first checkpoint (8.0), narrow 5.7-6.1
+    # equal parameters: deep's best (5.0-5.2) below wide's (6.0-6.2) in every seed ("shallow deep" is
+    # better still but has no one-layer model of its size); at equal CPU time (the shortest run,
+    # narrow's 40 s) deep has only its first checkpoint (8.0), "shallow deep" none (its first, 9.0,
+    # stands in), narrow 5.7-6.1
     assert verdict.claims == [("deep", "wide", "best"), ("narrow", "deep", "cpu")]
     assert str(verdict).startswith("At equal parameters (1,000 against 990)")
     assert "deep 5.10 (5.00–5.20) beats wide 6.10 (6.00–6.20) in every seed" in str(verdict)
@@ -106,4 +110,4 @@ def test_depth_verdict_says_overlap_and_too_few_seeds(depth_folder):
     data["runs"] = [r for r in data["runs"] if r["seed"] < 2]
     (depth_folder / "depth.json").write_text(json.dumps(data))
     short = reference.depth_verdict(reference.load("depth", depth_folder))
-    assert short.claims == [] and "fewer than 3 seeds stored for deep, narrow, wide" in str(short)
+    assert short.claims == [] and "fewer than 3 seeds stored for deep, shallow deep, narrow, wide" in str(short)
