@@ -130,8 +130,11 @@ def quick_train(config, *, batch_size=BATCH_SIZE, updates=300, max_tokens=20000,
 
     The sequences are `config.steps` long, the hidden size is capped at `max_hidden`, and training
     runs whole epochs over the first `max_tokens` characters until about `updates` optimizer steps
-    are done (Adam, learning rate `lr`): past the plateau of the first ~100 steps on which deep
-    LSTMs learn only letter frequencies (notebook 05, section 4), yet a few seconds.
+    are done (Adam, learning rate `lr`), which takes a few seconds: enough for one or two layers to
+    leave the plateau on which deep LSTMs first learn only letter frequencies, not always for deeper
+    stacks (notebook 05, section 4: how long a deep stack stays there differs from seed to seed;
+    notebook 04, section 9, prints a 1- and a 4-layer run). `QuickRun` says when a run is still near
+    letter frequencies.
     """
     tic = time.time()
     train_iter, valid_iter, vocab = load_corpus_splits(batch_size, config.steps, valid_fraction, max_tokens=max_tokens)
