@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -482,6 +483,24 @@ def test_unanswered_written_answers_score_0(course, monkeypatch):
     assert [(r["grade_id"], r["points"], r["note"]) for r in rows][2] == ("why_double", 0.0, "not answered")
 
 
+def test_a_runner_that_cannot_start_stops_grading_with_its_log_and_the_csv_written(course, monkeypatch, capsys):
+    monkeypatch.setattr(stamping, "POINTS", POINTS)
+    grading.stamp(course / "notebooks", points=POINTS)
+    monkeypatch.setattr(sandbox, "RUNNER", course / "no-runner.py")  # as if the sandbox user could not read it
+    stamped_submission(course, "alice")
+    stamped_submission(course, "bob")
+    assert cli.main(["grade", str(course / "subs"), "--out", str(course / "scores.csv"),
+                     "--notebooks", str(course / "notebooks")]) == 1
+    err, out = capsys.readouterr()[::-1]
+    assert "error: student code could not be started" in err and "no-runner.py" in err, err
+    with open(course / "scores.csv", newline="") as f:
+        assert {(r["student"], r["note"]) for r in csv.DictReader(f) if r["grade_id"] == "check_double"} == {
+            ("alice", "not graded: grading stopped here")}
+    kept = Path(out.split("kept the grading folder ")[1].split()[0])
+    assert "no-runner.py" in (kept / "alice" / "01_lesson" / "log.txt").read_text()
+    shutil.rmtree(kept)
+
+
 def test_totals_per_notebook_and_overall():
     rows = [dict(student="a", notebook="01", grade_id="check_x", points=2.0, max_points=2.0, note=""),
             dict(student="a", notebook="01", grade_id="why", points="", max_points=3.0, note="to grade by hand"),
@@ -645,15 +664,16 @@ def test_the_runner_names_a_trace_function_and_not_torchs_own_wrappers(watch, mo
 # ---- the sandbox: rights, environment, folders, limits, time -------------------------------------
 
 @pytest.mark.slow
-def test_student_code_runs_unprivileged_scrubbed_and_limited_and_is_stopped_at_its_time(tmp_path, monkeypatch):
+def test_student_code_runs_unprivileged_scrubbed_and_limited_and_is_stopped_at_its_time(monkeypatch):
     from helpers.corpora import data_dir
     monkeypatch.setenv("COURSE_SECRET_TOKEN", "hunter2")
     user = sandbox.sandbox_user()
     assert (user is None) == (os.geteuid() != 0)
     settings = grade_module.Settings(file_mb=1, user=user)
-    deadline = time.monotonic() + 300
-    runner_ = sandbox.Runner(tmp_path / "alice" / "01", user=user, limits=settings.limits(deadline),
-                             data_dir=str(data_dir()), deadline=deadline)
+    deadline, folder = time.monotonic() + 300, sandbox.grading_folder()
+    notebook = folder / "alice" / "01"
+    runner_ = sandbox.Runner(notebook, user=user, limits=settings.limits(deadline), data_dir=str(data_dir()),
+                             deadline=deadline)
     runner_.grace = 2
     runner_.start()
     try:
@@ -666,6 +686,7 @@ def test_student_code_runs_unprivileged_scrubbed_and_limited_and_is_stopped_at_i
                     "        wrote = True\n"
                     "    except OSError:\n"
                     "        wrote = False\n"
+                    "    open(os.path.join(os.environ['HOME'], 'notes.txt'), 'w').write('mine')\n"
                     "    try:\n"
                     "        open('big', 'wb').write(b'x' * 2**21)\n"
                     "        big = True\n"
@@ -676,7 +697,7 @@ def test_student_code_runs_unprivileged_scrubbed_and_limited_and_is_stopped_at_i
                     )["error"] is None
         uid, env, cwd, home, wrote, big, memory, cpu = Remote(runner_).call("probe", (), {})
         assert set(env) <= set(sandbox.environment(Path(home), "")) and "COURSE_SECRET_TOKEN" not in env
-        assert (cwd, home) == (str(tmp_path / "alice" / "01" / "work"), str(tmp_path / "alice" / "01" / "home"))
+        assert (cwd, home) == (str(notebook / "work"), str(notebook / "home"))
         assert not big, "a file past --file-size was written"
         assert memory == (grade_module.MEMORY_MB * 2**20,) * 2 and 0 < cpu[0] == cpu[1] <= 330
         if user:
@@ -690,4 +711,5 @@ def test_student_code_runs_unprivileged_scrubbed_and_limited_and_is_stopped_at_i
         assert runner_.ended().startswith("killed")
     finally:
         runner_.close()
-    assert sorted(p.name for p in (tmp_path / "alice" / "01").iterdir()) == ["log.txt"]  # HOME and work removed
+    assert sorted(p.name for p in notebook.iterdir()) == ["log.txt"]  # HOME and work removed
+    shutil.rmtree(folder)

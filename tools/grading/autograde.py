@@ -89,7 +89,7 @@ class Notebook:
                 _, index, source = step
                 where = f"cell {index}"
                 try:
-                    reply = runner.request({"op": "cell", "source": source},
+                    reply = runner.request({"op": "cell", "index": index, "source": source},
                                            time.monotonic() + s.timeout, what=where)
                 except CallTimedOut as late:  # interrupted, as Jupyter interrupts; the next cell runs
                     interrupted.append(index)

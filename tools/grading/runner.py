@@ -22,6 +22,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import traceback
 import types
 import warnings
@@ -185,12 +186,13 @@ class Runner:
         return {"ready": True, "python": sys.version.split()[0], "user": os.getuid()}
 
     def cell(self, message):
+        began = time.monotonic()
         Busy.student = True
         try:
             result = self.shell.run_cell(message["source"], store_history=False)
         finally:
             Busy.student = False
-        sys.stdout.flush()
+        print(f"[runner] cell {message.get('index', '?')}: {time.monotonic() - began:.1f} s", flush=True)
         error = result.error_before_exec or result.error_in_exec
         return {"done": True, "error": type(error).__name__ if error else None, "tampered": self.watch.changes()}
 

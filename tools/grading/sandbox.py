@@ -29,6 +29,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -47,6 +48,10 @@ class RunnerLost(BaseException):
     """The runner died, stopped answering or ran past a time limit: what it had left is not graded.
 
     A BaseException, so that a check's ``except Exception`` does not take it for the student's error."""
+
+
+class RunnerStartFailed(ValueError):
+    """A runner could not start, before any student code ran: a problem of the setup, not of a submission."""
 
 
 class CallTimedOut(BaseException):
@@ -75,6 +80,14 @@ def rights_note(user):
                 f"there is no other user to drop to); it can read and write what you can. Grade as root "
                 f"(it drops to nobody) or in a container for more isolation")
     return f"student code runs as {pwd.getpwuid(user[0]).pw_name} (uid {user[0]}), not as root"
+
+
+def grading_folder():
+    """A new temporary folder for the runners' folders: others may pass through it (a runner reaches its own
+    HOME and working folder), not list it."""
+    folder = Path(tempfile.mkdtemp(prefix="course-grade-"))
+    folder.chmod(0o711)
+    return folder
 
 
 def readable_by_others(path):
@@ -124,16 +137,28 @@ class Runner:
                 stderr=subprocess.STDOUT, pass_fds=[theirs.fileno()], start_new_session=True, umask=0o077,
                 **extra)
         except OSError as err:
-            raise RunnerLost(f"it could not be started ({err})") from None
+            raise RunnerStartFailed(f"student code could not be started ({err})") from None
         finally:
             theirs.close()
         self.sock = ours
         self.sock.setblocking(False)
-        reply = self.request({"op": "start", "limits": self.limits, "startup": list(startup)},
-                             min(self.deadline, time.monotonic() + START_TIMEOUT), what="starting")
+        try:
+            reply = self.request({"op": "start", "limits": self.limits, "startup": list(startup)},
+                                 min(self.deadline, time.monotonic() + START_TIMEOUT), what="starting")
+        except (RunnerLost, CallTimedOut) as lost:
+            reply = {"fatal": {"type": "RunnerLost", "message": str(lost)}}
         if not reply.get("ready"):
             fatal = reply.get("fatal") if isinstance(reply.get("fatal"), dict) else {}
-            raise RunnerLost(f"it could not start ({fatal.get('type', '?')}: {str(fatal.get('message', ''))[:300]})")
+            self.kill()
+            self.log.flush()
+            tail = (self.folder / "log.txt").read_text(errors="replace").strip().splitlines()[-6:]
+            who = f" as {pwd.getpwuid(self.user[0]).pw_name}" if self.user else ""
+            raise RunnerStartFailed(
+                f"student code could not be started{who}, before any of it ran ({fatal.get('type', '?')}: "
+                f"{str(fatal.get('message', ''))[:300]}); the end of {self.folder / 'log.txt'}:\n    "
+                + "\n    ".join(tail) + f"\nThe runner{who} must be able to read this Python ({sys.executable}), "
+                f"its standard library and packages, and the course: grade from a checkout and a Python that "
+                f"other users can read, name another --user, or grade as a normal user (then without the drop)")
         return reply
 
     def interrupt(self):

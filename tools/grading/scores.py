@@ -16,7 +16,6 @@ import csv
 import os
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 from .. import repo_root
 from .autograde import Notebook, rows_for
 from .markers import notebooks_in
-from .sandbox import readable_by_others, rights_note, sandbox_user
+from .sandbox import grading_folder, readable_by_others, rights_note, sandbox_user
 from .submissions import Teacher, layout_problems
 
 COLUMNS = ["student", "notebook", "grade_id", "points", "max_points", "note"]
@@ -97,8 +96,7 @@ def grade(submissions_dir, out="scores.csv", notebooks_dir=None, *, timeout=TIME
               f"so student code could read it while it is graded: `chmod o-rwx {notebooks_dir}` (the grader "
               f"reads it as root) or grade in a container", flush=True)
     teachers = {name: Teacher.of(paths[name]) for name in paths if any(name in h for h in found.values())}
-    folder = Path(tempfile.mkdtemp(prefix="course-grade-"))
-    folder.chmod(0o711)  # the runners reach their own folders in it; nobody lists it
+    folder = grading_folder()
     rows, failed = [], False
     try:
         for student, handed in found.items():
@@ -110,8 +108,9 @@ def grade(submissions_dir, out="scores.csv", notebooks_dir=None, *, timeout=TIME
                                   deadline)
                 try:
                     rows += graded.grade()
-                except KeyboardInterrupt:
-                    rows += rows_for(student, teachers[name], {}, note="not graded: grading was interrupted")
+                except BaseException as err:  # Ctrl-C, or a runner that cannot start at all (the setup's fault)
+                    why = "grading was interrupted" if isinstance(err, KeyboardInterrupt) else "grading stopped here"
+                    rows += rows_for(student, teachers[name], {}, note=f"not graded: {why}")
                     failed = True
                     raise
                 failed |= graded.failed
