@@ -534,7 +534,9 @@ def solutions(path, edit=lambda source: source):
     import torch
     from torch import nn
     from torch.nn import functional as F
-    namespace = {"torch": torch, "nn": nn, "F": F, "math": math}
+
+    import helpers
+    namespace = {"torch": torch, "nn": nn, "F": F, "math": math, "d2l": helpers, "checks": helpers.checks}
     for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
         grading_meta = cell["metadata"].get("nbgrader", {})
         if cell["cell_type"] == "code" and grading_meta.get("solution"):
