@@ -536,7 +536,8 @@ def solutions(path, edit=lambda source: source):
     from torch.nn import functional as F
 
     import helpers
-    namespace = {"torch": torch, "nn": nn, "F": F, "math": math, "d2l": helpers, "checks": helpers.checks}
+    from helpers import checks
+    namespace = {"torch": torch, "nn": nn, "F": F, "math": math, "d2l": helpers, "checks": checks}
     for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
         grading_meta = cell["metadata"].get("nbgrader", {})
         if cell["cell_type"] == "code" and grading_meta.get("solution"):
