@@ -716,3 +716,15 @@ def test_student_code_runs_unprivileged_scrubbed_and_limited_and_is_stopped_at_i
         runner_.close()
     assert sorted(p.name for p in notebook.iterdir()) == ["log.txt"]  # HOME and work removed
     shutil.rmtree(folder)
+
+
+def test_stamp_runs_without_torch():
+    """course.py stamp runs with the Python that started course.py (no venv, so perhaps no torch)."""
+    import subprocess
+    import sys
+    code = ("import sys, runpy; sys.modules['torch'] = None; "  # `import torch` now raises ImportError
+            "sys.argv = ['tools.grading', 'stamp', '--check']; runpy.run_module('tools.grading', run_name='__main__')")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                          capture_output=True, text=True)
+    assert "No module named" not in done.stderr and "import of torch halted" not in done.stderr, done.stderr
+    assert "points" in done.stdout, done.stdout + done.stderr

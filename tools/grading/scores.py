@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import repo_root
-from .autograde import Notebook, rows_for
 from .markers import notebooks_in
 from .sandbox import grading_folder, readable_by_others, rights_note, sandbox_user
 from .submissions import Teacher, layout_problems
@@ -88,6 +87,8 @@ def grade(submissions_dir, out="scores.csv", notebooks_dir=None, *, timeout=TIME
     for line in skipped:
         print(line)
     from helpers.corpora import data_dir
+
+    from .autograde import Notebook, rows_for  # torch: only for grading, not for stamp or nbgrader
     settings = Settings(timeout, student_time, memory_mb, file_mb, sandbox_user(user), str(data_dir()),
                         startup_files(os.environ.get("IPYTHONDIR") if ipython_dir is None else ipython_dir))
     print(rights_note(settings.user), flush=True)
