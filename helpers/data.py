@@ -4,8 +4,10 @@ This module knows nothing about models or training. The d2l-zh chapter 8 names
 (`read_time_machine`, `tokenize`, `Vocab`, `load_corpus_time_machine`, `seq_data_iter_random`,
 `seq_data_iter_sequential`, `SeqDataLoader`, `load_data_time_machine`) keep the book's
 signatures, defaults and behaviour (their text joins lines with nothing: "...h g wellsithe time...").
-The course's own loaders (`read_text`, `load_corpus`, `load_corpus_splits`; `load_time_machine_splits`
-is its deprecated old name) join lines with one space, or keep the raw characters with raw=True.
+The course's own loaders (`read_text`, `load_corpus`, `load_corpus_splits`) join lines with one space,
+or keep the raw characters with raw=True. The notebooks split with `helpers.protocol.load_splits`,
+the held-out protocol (the last 10 % of the whole text held out, the same scored characters for
+every notebook); `load_corpus_splits` cuts any fraction of any prefix, for other experiments.
 
 Getting the files (d2l's `DATA_HUB`, the cache folder, verified downloads) is `helpers.corpora`'s
 job; its names are re-exported here. Run `python -m helpers` once, online, to fetch both corpora.
@@ -25,7 +27,7 @@ __all__ = [
     "DATA_HUB", "DATA_URL", "CORPORA", "CorpusError", "data_dir", "download", "corpus_path",
     "read_time_machine", "read_corpus", "read_text", "tokenize", "count_corpus", "Vocab",
     "load_corpus_time_machine", "load_corpus", "seq_data_iter_random", "seq_data_iter_sequential",
-    "SeqDataLoader", "load_data_time_machine", "load_corpus_splits", "load_time_machine_splits",
+    "SeqDataLoader", "load_data_time_machine", "load_corpus_splits",
 ]
 
 
@@ -333,10 +335,3 @@ def load_corpus_splits(batch_size, num_steps, valid_fraction=0.1, max_tokens=-1,
     train_iter = SeqDataLoader.from_corpus(train, vocab, batch_size, num_steps, use_random_iter)
     valid_iter = SeqDataLoader.from_corpus(valid, vocab, batch_size, num_steps, offset=0)
     return train_iter, valid_iter, vocab
-
-
-@functools.wraps(load_corpus_splits, assigned=())  # help() shows load_corpus_splits' signature
-def load_time_machine_splits(*args, **kwargs):
-    """Deprecated: the old name of `load_corpus_splits` (same arguments, same result; it loads any
-    corpus, not only The Time Machine). Kept while notebooks still call it; use `load_corpus_splits`."""
-    return load_corpus_splits(*args, **kwargs)

@@ -23,10 +23,10 @@ from traitlets import TraitError
 
 from . import diagrams
 from ._validate import is_whole
-from .data import load_corpus_splits
 from .evaluation import unigram_perplexity
 from .models import CELLS, GATES, params_per_layer, rnn_shapes, stacked_rnn
 from .plots import PALETTE
+from .protocol import load_splits, scored_targets
 from .training import train_ch8
 from .utils import set_seed, try_gpu
 
@@ -125,25 +125,25 @@ def run_label(config, max_hidden=MAX_TRAIN_HIDDEN):
 
 
 def quick_train(config, *, batch_size=BATCH_SIZE, updates=300, max_tokens=20000, lr=0.01,
-                max_hidden=MAX_TRAIN_HIDDEN, valid_fraction=0.1):
+                max_hidden=MAX_TRAIN_HIDDEN):
     """Train `config` for a few seconds; returns a `QuickRun`.
 
     The sequences are `config.steps` long, the hidden size is capped at `max_hidden`, and training
-    runs whole epochs over the first `max_tokens` characters until about `updates` optimizer steps
+    runs whole epochs over the first `max_tokens` training characters until about `updates` optimizer steps
     are done (Adam, learning rate `lr`), which takes a few seconds: enough for one or two layers to
     leave the plateau on which deep LSTMs first learn only letter frequencies, not always for deeper
     stacks (notebook 05, section 4: how long a deep stack stays there differs from seed to seed;
     notebook 04, section 9, prints a 1- and a 4-layer run). `QuickRun` says when a run is still near
-    letter frequencies.
+    letter frequencies. Held-out perplexity is the course's protocol (`helpers.protocol`).
     """
     tic = time.time()
-    train_iter, valid_iter, vocab = load_corpus_splits(batch_size, config.steps, valid_fraction, max_tokens=max_tokens)
+    train_iter, valid_iter, vocab = load_splits(batch_size, config.steps, max_train_tokens=max_tokens)
     set_seed(0)
     device = try_gpu()
     net = stacked_rnn(config.cell, len(vocab), min(config.hidden, max_hidden), config.layers, device)
     history = train_ch8(net, train_iter, vocab, lr, max(1, round(updates / len(train_iter))), device,
                         valid_iter=valid_iter, optimizer="adam", verbose=False, plot=False)
-    baseline = unigram_perplexity(train_iter.corpus, valid_iter.corpus, len(vocab))
+    baseline = unigram_perplexity(train_iter.corpus, scored_targets(valid_iter.corpus), len(vocab))
     return QuickRun(run_label(config, max_hidden), history, len(train_iter), batch_size, config.steps,
                     len(train_iter.corpus), baseline, time.time() - tic)
 

@@ -5,7 +5,6 @@ folder are tested in test_data_download.py.
 """
 import collections
 import hashlib
-import inspect
 import random
 import re
 
@@ -278,15 +277,6 @@ def test_splits_are_contiguous_tail_and_disjoint(tm_spaced):
     n_valid = int(len(corpus) * 0.25)
     assert len(valid_iter.corpus) == n_valid
     assert train_iter.corpus + valid_iter.corpus == corpus
-
-
-def test_the_old_splits_name_is_a_deprecated_alias_that_gives_the_same_splits():
-    old = data.load_time_machine_splits(8, 10, max_tokens=3000)
-    new = data.load_corpus_splits(8, 10, max_tokens=3000)
-    assert [(it.corpus, it.batch_size) for it in old[:2]] == [(it.corpus, it.batch_size) for it in new[:2]]
-    assert old[2].idx_to_token == new[2].idx_to_token
-    assert data.load_time_machine_splits.__doc__.startswith("Deprecated: the old name of `load_corpus_splits`")
-    assert inspect.signature(data.load_time_machine_splits) == inspect.signature(data.load_corpus_splits)
 
 
 def test_splits_raw_text():

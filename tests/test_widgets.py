@@ -125,21 +125,21 @@ def test_training_adds_runs_and_clear_empties_them(ex):
 
 def test_the_steps_slider_sets_the_training_sequence_length_and_the_budget_is_in_optimizer_steps(ex):
     ex.set(layers=1, hidden=8, cell="RNN", steps=4)
-    h = ex.train_current(updates=40, max_tokens=3000)  # 2700 characters: 21 minibatches of 32 x 4 per epoch
-    assert steps_per_epoch(ex) == {"RNN L=1 h=8 T=4": 21} and len(h.train_ppl) == 2  # round(40 / 21) epochs
+    h = ex.train_current(updates=40, max_tokens=3000)  # 3000 training characters: 23 minibatches of 32 x 4
+    assert steps_per_epoch(ex) == {"RNN L=1 h=8 T=4": 23} and len(h.train_ppl) == 2  # round(40 / 23) epochs
     line = ex.ax.get_lines()[0]
-    assert list(line.get_xdata()) == [21, 42] and ex.ax.get_xlabel() == "optimizer step"
+    assert list(line.get_xdata()) == [23, 46] and ex.ax.get_xlabel() == "optimizer step"
     status = html.unescape(ex.status.value)
-    assert "RNN L=1 h=8 T=4: 42 optimizer steps (2 epochs of 21 minibatches of 32 x 4 characters" in status
+    assert "RNN L=1 h=8 T=4: 46 optimizer steps (2 epochs of 23 minibatches of 32 x 4 characters" in status
     assert f"held-out perplexity {h.final_valid_ppl:.2f} (letter frequencies: " in status
     ex.set(steps=9)
-    h = ex.train_current(updates=1, max_tokens=3000)  # at least one epoch: 9 minibatches of 32 x 9
-    assert steps_per_epoch(ex)["RNN L=1 h=8 T=9"] == 9 and len(h.train_ppl) == 1
+    h = ex.train_current(updates=1, max_tokens=3000)  # at least one epoch: 10 minibatches of 32 x 9
+    assert steps_per_epoch(ex)["RNN L=1 h=8 T=9"] == 10 and len(h.train_ppl) == 1
 
 
 def test_a_run_still_on_the_letter_frequency_plateau_says_so(ex):
     ex.set(layers=4, hidden=8, cell="LSTM", steps=4)
-    h = ex.train_current(updates=1, max_tokens=3000)  # 21 steps: a 4-layer LSTM has learned nothing yet
+    h = ex.train_current(updates=1, max_tokens=3000)  # 23 steps: a 4-layer LSTM has learned nothing yet
     assert h is not None and "still near letter frequencies: deep stacks need more steps" in ex.status.value
 
 
@@ -174,10 +174,10 @@ def test_quick_train_returns_what_it_trained_and_measured():
     run = hw.quick_train(hw.Config(layers=1, hidden=300, cell="RNN", steps=4), updates=1, max_tokens=3000,
                          max_hidden=8)
     assert run.label == "RNN L=1 h=8 T=4 (h capped from 300)"
-    assert run.steps_per_epoch == 21 and len(run.history.valid_ppl) == 1 and run.train_chars == 2700
+    assert run.steps_per_epoch == 23 and len(run.history.valid_ppl) == 1 and run.train_chars == 3000
     assert run.baseline > 1 and run.seconds > 0
-    assert run.status().startswith("RNN L=1 h=8 T=4 (h capped from 300): 21 optimizer steps (1 epoch of 21 ")
-    assert run.status("x #2").startswith("x #2: 21 optimizer steps")
+    assert run.status().startswith("RNN L=1 h=8 T=4 (h capped from 300): 23 optimizer steps (1 epoch of 23 ")
+    assert run.status("x #2").startswith("x #2: 23 optimizer steps")
 
 
 def test_the_defaults_are_written_once():
