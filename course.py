@@ -197,14 +197,26 @@ class Stop(Exception):
     """course.py was asked to stop (SIGINT, SIGTERM or SIGHUP)."""
 
 
-def lab_env(token, scratch=None):
+def lab_env(token, scratch=None, teacher=False):
     """JupyterLab's environment: the token (removed again before kernels start), and the venv's own
     kernelspec first. In a venv Jupyter prefers it anyway, unless the venv's folder belongs to another
     user; then a python3 kernel in ~/.local/share/jupyter (another Python, without helpers) would win.
     With a `scratch` folder, the folders Jupyter, IPython and matplotlib write in the home go there
-    when the home cannot be written (see homeless_env)."""
-    return {**os.environ, "COURSE_LAB_TOKEN": token, "JUPYTER_PREFER_ENV_PATH": "1",
-            **(homeless_env(scratch) if scratch else {})}
+    when the home cannot be written (see homeless_env). Unless `teacher`, LEARNER_CONFIG comes first
+    on Jupyter's config path: nbgrader's teacher tools stay out of a learner's JupyterLab."""
+    env = {**os.environ, "COURSE_LAB_TOKEN": token, "JUPYTER_PREFER_ENV_PATH": "1",
+           **(homeless_env(scratch) if scratch else {})}
+    if not teacher:
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [str(LEARNER_CONFIG),
+                                                                   os.environ.get("JUPYTER_CONFIG_PATH")]))
+    return env
+
+
+# nbgrader (installed with the test extra, for teachers) adds an Nbgrader menu, Formgrader, the Create
+# Assignment sidebar and Validate to every JupyterLab of the venv: noise for a learner. This config
+# folder turns its Lab and server extensions off, as `jupyter labextension disable` and `jupyter server
+# extension disable` would, without touching the user's own Jupyter config. `lab --teacher` keeps them.
+LEARNER_CONFIG = ROOT / "tools" / "lab" / "learner"
 
 
 # What JupyterLab, its kernels and matplotlib create in the home folder, by the variable that moves it.
@@ -254,7 +266,7 @@ def lab(args, options):
                   f"until JupyterLab stops", flush=True)
         for _ in range(LAB_STARTS):
             port = args.port or free_port()
-            served, code = serve_lab(port, options, scratch)
+            served, code = serve_lab(port, options, scratch, teacher=args.teacher)
             if served or args.port or port_problem(port) is None:
                 return code  # served, or failed for a reason JupyterLab printed above
             print(f"port {port} was taken by another program while JupyterLab started: trying the next free one",
@@ -262,7 +274,7 @@ def lab(args, options):
     sys.exit(f"error: JupyterLab could not keep a free port in {LAB_STARTS} starts; choose one with --port N")
 
 
-def serve_lab(port, options, scratch=None):
+def serve_lab(port, options, scratch=None, teacher=False):
     """Start JupyterLab on `port`, print its URL once it answers, wait until it or course.py stops.
     Returns (whether it served, its exit code)."""
     token = secrets.token_hex(24)
@@ -284,7 +296,7 @@ def serve_lab(port, options, scratch=None):
     proc, served = None, False
     try:
         # Its own session: a Ctrl-C in the terminal reaches course.py only, which stops JupyterLab once.
-        proc = subprocess.Popen([str(a) for a in args], cwd=ROOT, env=lab_env(token, scratch),
+        proc = subprocess.Popen([str(a) for a in args], cwd=ROOT, env=lab_env(token, scratch, teacher),
                                 start_new_session=os.name != "nt")
         while proc.poll() is None and not serving(port, token):
             time.sleep(0.5)
@@ -395,6 +407,9 @@ def tool(*command):
 def lab_arguments(parser):
     parser.add_argument("--port", type=port_number, metavar="N",
                         help="the port on 127.0.0.1 (default: the first free one from 8888)")
+    parser.add_argument("--teacher", action="store_true",
+                        help="keep nbgrader's teacher tools (Nbgrader menu, Formgrader, Create Assignment, "
+                             "Validate); a learner's lab leaves them out")
 
 
 def test_arguments(parser):

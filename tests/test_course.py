@@ -488,3 +488,33 @@ def test_execute_runs_the_named_notebooks_only_and_refuses_others(tmp_path, monk
     with pytest.raises(SystemExit, match=r"execute takes the course's notebooks .* got: .*other\.ipynb"):
         course.main(["execute", str(tmp_path / "other.ipynb")])
     assert len(calls) == 1  # nothing run for a notebook outside notebooks/
+
+
+def test_a_learners_lab_leaves_nbgrader_out_and_a_teachers_keeps_it(monkeypatch):
+    course = load_course()
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", "/somewhere/else")
+    learner, teacher = course.lab_env("t"), course.lab_env("t", teacher=True)
+    assert learner["JUPYTER_CONFIG_PATH"].split(os.pathsep) == [str(course.LEARNER_CONFIG), "/somewhere/else"]
+    assert teacher["JUPYTER_CONFIG_PATH"] == "/somewhere/else"
+    config = course.LEARNER_CONFIG
+    assert json.loads((config / "labconfig" / "page_config.json").read_text()) == {
+        "disabledExtensions": {"@jupyter/nbgrader": True}}
+    server = json.loads((config / "jupyter_server_config.json").read_text())["ServerApp"]["jpserver_extensions"]
+    assert server and all(name.startswith("nbgrader.") and on is False for name, on in server.items())
+    assert course.parser().parse_args(["lab", "--teacher"]).teacher
+
+
+@pytest.mark.slow
+def test_the_learner_config_disables_every_nbgrader_extension_installed():
+    """What `jupyter labextension list` says of nbgrader's Lab extension, and every server extension it has."""
+    course = load_course()
+    jupyter = Path(sys.executable).with_name("jupyter")
+    env = {**os.environ, "JUPYTER_CONFIG_PATH": str(course.LEARNER_CONFIG), "NO_COLOR": "1"}
+    lab = subprocess.run([jupyter, "labextension", "list"], env=env, capture_output=True, text=True)
+    listed = [line for line in (lab.stdout + lab.stderr).splitlines() if "@jupyter/nbgrader v" in line]
+    assert listed and all("disabled" in line for line in listed), listed
+    installed = subprocess.run([sys.executable, "-c", "import nbgrader.server_extensions as s, pkgutil; "
+                                "print(*sorted(m.name for m in pkgutil.iter_modules(s.__path__)))"],
+                               capture_output=True, text=True).stdout.split()
+    server = json.loads((course.LEARNER_CONFIG / "jupyter_server_config.json").read_text())
+    assert {f"nbgrader.server_extensions.{m}" for m in installed} <= set(server["ServerApp"]["jpserver_extensions"])
