@@ -324,7 +324,7 @@ def fake_lab(course, monkeypatch, outcomes):
     starts = []
     monkeypatch.setattr(course, "setup", lambda *a, **k: None)
 
-    def serve_lab(port, options, scratch=None):
+    def serve_lab(port, options, scratch=None, teacher=False):
         starts.append((port, options))
         outcome = outcomes[len(starts) - 1]
         return outcome(port) if callable(outcome) else outcome
