@@ -44,7 +44,9 @@ def _where(err):
 
 
 def call(fn, name, args, hint):
-    """Call the learner's function; let NotImplementedError through, wrap anything else."""
+    """Call the learner's function; let NotImplementedError through, wrap anything else.
+
+    `hint`: the text added to a failure, or a function of the error that returns it."""
     __tracebackhide__ = True
     if not callable(fn):
         raise CheckFailed(f"pass the function itself, e.g. checks.check_{name}({name}); "
@@ -57,7 +59,7 @@ def call(fn, name, args, hint):
         raise
     except Exception as err:  # the learner's code failed: quote the error, add a hint
         raise CheckFailed(f"{name} raised {type(err).__name__}: {err}{_where(err)}\n"
-                          f"Hint: {hint}") from None
+                          f"Hint: {hint(err) if callable(hint) else hint}") from None
 
 
 def generator(seed):

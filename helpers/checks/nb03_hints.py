@@ -7,7 +7,7 @@ adds *where* to look. No hint writes out any line of the solution.
 """
 import re
 
-from .core import CheckFailed, _where
+from .core import call
 
 __all__ = ["call_stepped", "rnn_2_hint", "LAYOUT"]
 
@@ -86,13 +86,4 @@ def rnn_2_hint(err, V, h):
 def call_stepped(fn, name, args, hint, sizes):
     """core.call with a hint computed from the error: hint(err, *sizes) (see rnn_2_hint)."""
     __tracebackhide__ = True
-    if not callable(fn):
-        raise CheckFailed(f"pass the function itself, e.g. checks.check_{name}({name}); you passed "
-                          f"a {type(fn).__name__}.")
-    try:
-        return fn(*args)
-    except (NotImplementedError, CheckFailed):
-        raise
-    except Exception as err:  # the learner's code failed: quote the error, then one step of hint
-        raise CheckFailed(f"{name} raised {type(err).__name__}: {err}{_where(err)}\n"
-                          f"Hint: {hint(err, *sizes)}") from None
+    return call(fn, name, args, lambda err: hint(err, *sizes))
