@@ -28,8 +28,8 @@ def check_rnn_step(rnn_step, *, seed=0, sizes=None):
     Compared with nn.RNNCell on the same weights. Hidden tests: another seed, sizes = (B, V, h).
     """
     __tracebackhide__ = True
-    hint = ("shapes: X_t (batch, vocab), H (batch, h), W_xh (vocab, h), W_hh (h, h), b_h (h,); "
-            "return torch.tanh(X_t @ W_xh + H @ W_hh + b_h).")
+    hint = ("shapes: X_t (batch, vocab), H (batch, h), W_xh (vocab, h), W_hh (h, h), b_h (h,). Each input "
+            "meets the weight whose first size is its last one; section 2's formula says what is added and squashed.")
     for X_t, H, W_xh, W_hh, b_h in rnn_step_cases(seed, sizes):
         B, h = H.shape
         args = [t.clone().requires_grad_(True) for t in (X_t, H, W_xh, W_hh, b_h)]
@@ -145,8 +145,8 @@ def check_rnn_step_backward(rnn_step_backward, *, seed=0, sizes=None):
     in float64. Hidden tests: another seed, sizes = (B, V, h).
     """
     __tracebackhide__ = True
-    hint = ("first recompute H_new = tanh(X_t @ W_xh + H @ W_hh + b_h), then dZ = dH_new * (1 - H_new**2); "
-            "each gradient has the shape of its tensor: dW_xh = X_t.T @ dZ, db_h = dZ.sum(0), ...")
+    hint = ("recompute the forward step first: the gradient through tanh needs its output. Then each gradient "
+            "has the shape of its tensor, which says which side of dZ each factor goes on.")
     shapes = [(2, 3, 4), (3, 4, 4)] if seed == 0 and sizes is None else [sizes or (4, 5, 3)]
     for i, shape in enumerate(shapes):  # (3, 4, 4): vocab == hidden, so a transposed W_xh runs
         case = rnn_step_cases(seed + i + 10, shape, torch.float64)[0]
