@@ -24,7 +24,16 @@ from pathlib import Path
 
 __all__ = ["RESULTS", "Reference", "load", "separated", "Verdict", "depth_verdict"]
 
-RESULTS = Path(__file__).resolve().parent.parent / "results"
+RESULTS = Path(__file__).resolve().parent.parent / "results"  # beside helpers/ in the course folder
+
+
+def results_folder():
+    """RESULTS, or, for a copy of helpers installed with `pip install .` (then RESULTS is in
+    site-packages), the course folder's results/ found from the working folder (notebooks/ or the root)."""
+    for folder in (RESULTS, Path.cwd() / "results", Path.cwd().parent / "results"):
+        if folder.is_dir():
+            return folder
+    return RESULTS
 COLUMNS = ("updates", "cpu", "best")  # what a stats() metric can be
 
 
@@ -198,9 +207,10 @@ def depth_verdict(ref, min_seeds=3, tolerance=0.05):
 
 def load(name, folder=None):
     """The stored reference run `name` (results/NAME.json); a clear error when it is not there."""
-    path = Path(folder or RESULTS) / f"{name}.json"
+    folder = Path(folder or results_folder())
+    path = folder / f"{name}.json"
     if not path.is_file():
-        stored = sorted(p.stem for p in Path(folder or RESULTS).glob("*.json"))
+        stored = sorted(p.stem for p in folder.glob("*.json"))
         raise FileNotFoundError(f"no reference run {name!r}: {path} is missing "
                                 f"(stored: {', '.join(stored) or 'none'}). "
                                 f"Run `python3 course.py reproduce {name}` in the course folder to make it.")

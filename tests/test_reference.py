@@ -111,3 +111,13 @@ def test_depth_verdict_says_overlap_and_too_few_seeds(depth_folder):
     (depth_folder / "depth.json").write_text(json.dumps(data))
     short = reference.depth_verdict(reference.load("depth", depth_folder))
     assert short.claims == [] and "fewer than 3 seeds stored for deep, shallow deep, narrow, wide" in str(short)
+
+
+def test_an_installed_copy_finds_the_course_folders_results_from_the_notebooks_folder(tmp_path, monkeypatch):
+    (tmp_path / "results").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.setattr(reference, "RESULTS", tmp_path / "site-packages" / "results")  # pip install .: not there
+    monkeypatch.chdir(tmp_path / "notebooks")
+    assert reference.results_folder() == tmp_path / "results"
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "results" / "nope.json")):
+        reference.load("nope")
