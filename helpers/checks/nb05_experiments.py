@@ -17,8 +17,8 @@ def check_deep_begin_state(deep_begin_state, *, seed=0, sizes=None):
     Hidden tests: sizes = (cell, num_layers, batch_size, num_hiddens), or another seed for random ones.
     """
     __tracebackhide__ = True
-    hint = ('return torch.zeros((num_layers, batch_size, num_hiddens)) for "RNN" and "GRU", and a tuple '
-            'of two such tensors (H, C) for "LSTM".')
+    hint = ("look up h_0 (and, for the LSTM, (h_0, c_0)) in the PyTorch docs of nn.RNN and nn.LSTM: "
+            "their shapes say how many states a stack needs, and how an LSTM's are passed.")
     cases = (("RNN", 2, 3, 4), ("GRU", 3, 2, 5), ("LSTM", 2, 3, 4), ("LSTM", 1, 2, 5))
     if sizes is not None or seed != 0:
         L, B, h, c = (int(v) for v in torch.randint(1, 7, (4,), generator=generator(seed)))
