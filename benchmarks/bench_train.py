@@ -4,7 +4,8 @@ Same model (LSTM 2x256 inside `RNNModel`), same data (the full Time Machine, bat
 32 x 35, sequential sampling), same optimizer (SGD, clipping at 1). The loops (the real
 d2l 0.17.6's `train_epoch_ch8`, when installed; a plain textbook loop; train_ch8 in the
 default precision and in fp32) are alternated in one run so that a noisy machine slows
-them alike; the median epoch of each counts, and each is given as a ratio to d2l-zh's. Also measures this machine's matmul peak (fp32 and bf16) and
+them alike; the median epoch of each counts, and each is given as a ratio to d2l-zh's.
+Also measures this machine's matmul peak (fp32 and bf16) and
 prints what fraction of the matching peak each loop reaches.
 
     python3 course.py bench            # or: .venv/bin/python benchmarks/bench_train.py --rounds 3
