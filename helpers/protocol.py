@@ -62,6 +62,9 @@ def window_text(train, held_out, k):
     """
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"window_text: k must be a whole number >= 1 (the window's length), got {k!r}")
+    if k - 1 > len(train):
+        raise ValueError(f"window_text: a window of k={k} reads {k - 1} characters before the held-out text, "
+                         f"but train has only {len(train):,}; use a smaller k")
     return train[len(train) - (k - 1):] + held_out[:EVAL_TOKENS + 1]
 
 
@@ -74,7 +77,11 @@ def load_splits(batch_size, num_steps, corpus="time_machine", *, raw=False, voca
     batch_size and num_steps. `vocab` shares one vocabulary between corpora; raw=True keeps the
     file's characters (else lines are joined with a space).
     """
-    _check_sizes(batch_size=batch_size, num_steps=num_steps, max_tokens=max_train_tokens)
+    _check_sizes(batch_size=batch_size, num_steps=num_steps)
+    if isinstance(max_train_tokens, bool) or not isinstance(max_train_tokens, int) or not (
+            max_train_tokens == -1 or max_train_tokens >= 1):
+        raise ValueError(f"load_splits: max_train_tokens must be -1 (the whole training part) or a whole number "
+                         f">= 1 (a prefix of it), got {max_train_tokens!r}")
     tokens, vocab = load_corpus(corpus, vocab=vocab, raw=raw)
     train, held_out = split(tokens)
     if max_train_tokens > 0:

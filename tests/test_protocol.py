@@ -66,3 +66,15 @@ def test_a_text_too_short_for_the_protocol_is_refused():
 def test_a_training_prefix_too_short_for_one_batch_is_refused():
     with pytest.raises(ValueError, match="training part has 100 tokens.*max_train_tokens"):
         protocol.load_splits(32, 35, max_train_tokens=100)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 2.5, True, "100"])
+def test_a_bad_training_prefix_is_refused_by_name(bad):
+    with pytest.raises(ValueError, match=r"max_train_tokens must be -1 \(the whole training part\) or a whole"):
+        protocol.load_splits(32, 35, max_train_tokens=bad)
+
+
+def test_a_window_longer_than_the_training_text_is_refused(tm):
+    train, held_out = protocol.split(tm[0])
+    with pytest.raises(ValueError, match="train has only 10"):
+        protocol.window_text(train[:10], held_out, 20)
