@@ -105,14 +105,16 @@ class Reference:
         """Print params and the three held-out columns as mean (range); `yours`: {label: ppl} rows
         of the notebook's own run, printed first and labelled 'your run'."""
         models = models or self.models
+        labels = [f"your run: {label}" for label in (yours or {})] + [f"reference: {m}" for m in models]
+        w = max([34] + [len(label) + 1 for label in labels])  # the label column fits the longest label
         print(self.label)
-        print(f"{'':34s} {'params':>10s}  {'@' + format(self.equal_updates, ',') + ' updates':>20s}  "
+        print(f"{'':{w}s} {'params':>10s}  {'@' + format(self.equal_updates, ',') + ' updates':>20s}  "
               f"{'@' + format(round(self.equal_cpu_s), ',') + ' cpu s':>20s}  {'best':>20s}")
         for label, ppl in (yours or {}).items():
-            print(f"{'your run: ' + label:34s} {'':>10s}  {'':>20s}  {'':>20s}  {ppl:>20.2f}")
+            print(f"{'your run: ' + label:{w}s} {'':>10s}  {'':>20s}  {'':>20s}  {ppl:>20.2f}")
         for model in models:
             cells = [_fmt(self.stats(model, m)) for m in COLUMNS]
-            print(f"{'reference: ' + model:34s} {self.params(model):>10,}  " + "  ".join(f"{c:>20s}" for c in cells))
+            print(f"{'reference: ' + model:{w}s} {self.params(model):>10,}  " + "  ".join(f"{c:>20s}" for c in cells))
 
     def plot_cost(self, models=None, ax=None):
         """Held-out perplexity (best, mean and range over seeds) against parameters and against CPU time."""

@@ -252,13 +252,11 @@ def train_one(name, model_name, seed, position=0, max_updates=None):
 # --- provenance and files -----------------------------------------------------------------
 
 def cpu_name():
-    """The CPU's model name (Linux /proc/cpuinfo; platform.processor() elsewhere)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
+    """The CPU's model name (Linux: /proc/cpuinfo through helpers.utils.cpuinfo; platform.processor() elsewhere)."""
+    from helpers.utils import cpuinfo
+    for line in cpuinfo().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine()
 
 
